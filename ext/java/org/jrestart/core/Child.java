@@ -1,0 +1,99 @@
+package org.jrestart.core;
+
+import jnr.ffi.byref.IntByReference;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A started command. A daemon thread reaps it as soon as it exits, so it never
+ * lingers as a zombie whether or not anyone waits for it.
+ */
+public final class Child {
+    private final int pid;
+    private final byte[] command;
+    private final byte[] path;
+    private boolean done;
+    private int status;
+    private int reapErrno;
+
+    Child(int pid, byte[] command, byte[] path) {
+        this.pid = pid;
+        this.command = command;
+        this.path = path;
+    }
+
+    void startReaper() {
+        Thread reaper = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                reap();
+            }
+        }, "jrestart-reaper-" + pid);
+        reaper.setDaemon(true);
+        reaper.start();
+    }
+
+    private void reap() {
+        IntByReference raw = new IntByReference();
+        int rc;
+        int errno;
+        do {
+            rc = Native.LIBC.waitpid(pid, raw, 0);
+            errno = rc == -1 ? Native.errno() : 0;
+        } while (rc == -1 && errno == Native.EINTR);
+        synchronized (this) {
+            if (rc == pid) status = raw.intValue();
+            else reapErrno = errno;
+            done = true;
+            notifyAll();
+        }
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    /** The command as it was given. */
+    public byte[] command() {
+        return command.clone();
+    }
+
+    /** The file that was executed. */
+    public byte[] path() {
+        return path.clone();
+    }
+
+    /** Waits up to timeoutNanos (forever when negative); true once the child has been reaped. */
+    public synchronized boolean await(long timeoutNanos) throws InterruptedException {
+        if (timeoutNanos < 0) {
+            while (!done) wait();
+            return true;
+        }
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (!done) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return false;
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
+    }
+
+    public synchronized boolean isDone() {
+        return done;
+    }
+
+    /**
+     * The raw wait status (as waitpid reports it) of a reaped child. Throws
+     * when someone else reaped it first (a waitpid(-1) elsewhere in the JVM).
+     */
+    public synchronized int status() throws PosixException {
+        if (!done) throw new IllegalStateException("child " + pid + " has not exited yet");
+        if (reapErrno != 0) throw new PosixException(reapErrno, "waitpid(" + pid + ")");
+        return status;
+    }
+
+    @Override
+    public String toString() {
+        return "Child(pid " + pid + ", " + Native.text(command) + ")";
+    }
+}

@@ -1,0 +1,106 @@
+package org.jrestart.core;
+
+import jnr.ffi.Memory;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+import jnr.ffi.Struct;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** fstat and friends on raw descriptors of this process. */
+public final class Descriptors {
+    private static final int F_GETFD = 1;
+    private static final int FD_CLOEXEC = 1;
+
+    // One stat buffer per thread: socket? is called per descriptor in loops
+    // and should not allocate native memory each time.
+    private static final ThreadLocal<StatLayout> BUFFER = new ThreadLocal<StatLayout>() {
+        @Override
+        protected StatLayout initialValue() {
+            if (Native.FSTAT == null && Native.FXSTAT == null) return null;
+            StatLayout layout = StatLayout.forPlatform(Native.RUNTIME, Platform.getNativePlatform());
+            if (layout != null) layout.useMemory(Memory.allocateDirect(Native.RUNTIME, Struct.size(layout), true));
+            return layout;
+        }
+    };
+
+    private Descriptors() {
+    }
+
+    /** True where the gem knows this platform's struct stat; elsewhere fstat refuses rather than guess. */
+    public static boolean statSupported() {
+        return BUFFER.get() != null;
+    }
+
+    public static Stat fstat(int fd) throws PosixException {
+        if (fd < 0) throw new PosixException(Native.EBADF, "fstat(" + fd + ")");
+        StatLayout layout = filled(fd);
+        if (layout == null) throw new PosixException(Native.errno(), "fstat(" + fd + ")");
+        return layout.toStat();
+    }
+
+    /** A closed or invalid descriptor is simply not a socket. */
+    public static boolean isSocket(int fd) {
+        StatLayout layout = filled(fd);
+        return layout != null && FileType.isSocket(layout.mode());
+    }
+
+    public static boolean isOpen(int fd) {
+        return fd >= 0 && Native.LIBC.fcntl(fd, F_GETFD, 0) != -1;
+    }
+
+    public static boolean isCloseOnExec(int fd) throws PosixException {
+        int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
+        if (flags == -1) throw new PosixException(Native.errno(), "fcntl(" + fd + ", F_GETFD)");
+        return (flags & FD_CLOEXEC) != 0;
+    }
+
+    /** The open descriptors, in order; those closed while being listed are left out. */
+    public static List<Descriptor> list() {
+        List<Descriptor> result = new ArrayList<Descriptor>();
+        for (int fd : numbers()) {
+            int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
+            StatLayout layout = filled(fd);
+            if (flags == -1 || layout == null) continue;
+            String target;
+            try {
+                target = Files.readSymbolicLink(Paths.get("/proc/self/fd/" + fd)).toString();
+            } catch (IOException closedMeanwhile) {
+                continue;
+            }
+            result.add(new Descriptor(fd, FileType.fromMode(layout.mode()), target, (flags & FD_CLOEXEC) != 0));
+        }
+        return result;
+    }
+
+    /** Descriptor numbers listed in /proc/self/fd, including the one that listing used itself. */
+    static int[] numbers() {
+        String[] names = new File("/proc/self/fd").list();
+        if (names == null) throw new IllegalStateException("/proc/self/fd cannot be read: is /proc mounted?");
+        int[] fds = new int[names.length];
+        for (int i = 0; i < names.length; i++) fds[i] = Integer.parseInt(names[i]);
+        Arrays.sort(fds);
+        return fds;
+    }
+
+    /** This thread's buffer filled by fstat(fd), or null when fstat failed (errno is kept). */
+    private static StatLayout filled(int fd) {
+        StatLayout layout = BUFFER.get();
+        if (layout == null) {
+            throw new UnsupportedOperationException("jrestart knows no struct stat layout for "
+                    + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+        }
+        if (fd < 0) return null;
+        Pointer buffer = Struct.getMemory(layout);
+        int rc = Native.FSTAT != null
+                ? Native.FSTAT.fstat(fd, buffer)
+                : Native.FXSTAT.__fxstat(layout.statVersion(), fd, buffer);
+        return rc == 0 ? layout : null;
+    }
+}

@@ -1,0 +1,59 @@
+package org.jrestart.core;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.byref.IntByReference;
+
+/**
+ * The libc functions the gem needs, declared as in the C prototypes.
+ * Paths are NUL-terminated byte arrays so that any file name reaches the
+ * kernel unchanged, whatever its encoding.
+ */
+public interface LibC {
+    int posix_spawn(@Out IntByReference pid, @In byte[] path, Pointer fileActions, Pointer attr,
+                    Pointer argv, Pointer envp);
+
+    int posix_spawnattr_init(Pointer attr);
+    int posix_spawnattr_destroy(Pointer attr);
+    int posix_spawnattr_setflags(Pointer attr, short flags);
+    int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigdefault);
+    int posix_spawnattr_setsigmask(Pointer attr, Pointer sigmask);
+
+    int posix_spawn_file_actions_init(Pointer fileActions);
+    int posix_spawn_file_actions_destroy(Pointer fileActions);
+    int posix_spawn_file_actions_addopen(Pointer fileActions, int fd, @In byte[] path, int oflag, int mode);
+    int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newfd);
+    int posix_spawn_file_actions_addclose(Pointer fileActions, int fd);
+
+    int sigfillset(Pointer set);
+    int sigemptyset(Pointer set);
+
+    int open(@In byte[] path, int flags, int mode);
+    int close(int fd);
+    int access(@In byte[] path, int mode);
+    int fcntl(int fd, int cmd, int arg);
+    int getpid();
+    int waitpid(int pid, @Out IntByReference status, int options);
+    int kill(int pid, int sig);
+
+    /** glibc 2.34+: lets the child close every inherited descriptor in one action, without a race. */
+    interface CloseFromNp {
+        int posix_spawn_file_actions_addclosefrom_np(Pointer fileActions, int from);
+    }
+
+    /** glibc 2.29+. */
+    interface ChdirNp {
+        int posix_spawn_file_actions_addchdir_np(Pointer fileActions, @In byte[] path);
+    }
+
+    /** glibc 2.33+ exports fstat itself. */
+    interface Fstat {
+        int fstat(int fd, Pointer buf);
+    }
+
+    /** Older glibc exports only the versioned __fxstat behind its fstat macro. */
+    interface Fxstat {
+        int __fxstat(int version, int fd, Pointer buf);
+    }
+}

@@ -1,0 +1,91 @@
+package org.jrestart.core;
+
+import jnr.constants.platform.Errno;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Loads libc once. Every symbol the restart path calls is resolved here, at
+ * load time (failImmediately), so a restart cannot fail later because a
+ * symbol is missing; optional glibc extensions are null where absent.
+ */
+final class Native {
+    static final LibC LIBC;
+    static final Runtime RUNTIME;
+    static final LibC.CloseFromNp CLOSEFROM;
+    static final LibC.ChdirNp CHDIR;
+    static final LibC.Fstat FSTAT;
+    static final LibC.Fxstat FXSTAT;
+
+    static final int EINTR = Errno.EINTR.intValue();
+    static final int EBADF = Errno.EBADF.intValue();
+
+    static {
+        String name = Platform.getNativePlatform().getStandardCLibraryName();
+        LIBC = LibraryLoader.create(LibC.class).failImmediately().load(name);
+        RUNTIME = Runtime.getRuntime(LIBC);
+        CLOSEFROM = optional(LibC.CloseFromNp.class, name);
+        CHDIR = optional(LibC.ChdirNp.class, name);
+        LibC.Fstat fstat = optional(LibC.Fstat.class, name);
+        FSTAT = fstat;
+        FXSTAT = fstat == null ? optional(LibC.Fxstat.class, name) : null;
+    }
+
+    private Native() {
+    }
+
+    private static <T> T optional(Class<T> type, String name) {
+        try {
+            return LibraryLoader.create(type).failImmediately().load(name);
+        } catch (UnsatisfiedLinkError absent) {
+            return null;
+        }
+    }
+
+    static int errno() {
+        return RUNTIME.getLastError();
+    }
+
+    /** Bytes for a message; invalid UTF-8 shows as replacement characters. */
+    static String text(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /** A NUL-terminated copy of bytes that must not contain NUL themselves. */
+    static byte[] cString(byte[] bytes, String what) {
+        byte[] c = new byte[bytes.length + 1];
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) throw new IllegalArgumentException(what + " contains a NUL byte");
+            c[i] = bytes[i];
+        }
+        return c;
+    }
+
+    /**
+     * A NULL-terminated char *[] and its strings in one native block, so that
+     * the one Pointer passed to the call keeps every string alive.
+     */
+    static Pointer cStringArray(List<byte[]> strings, String what) {
+        int word = RUNTIME.addressSize();
+        byte[][] cs = new byte[strings.size()][];
+        long size = (long) (cs.length + 1) * word;
+        for (int i = 0; i < cs.length; i++) {
+            cs[i] = cString(strings.get(i), what);
+            size += cs[i].length;
+        }
+        Pointer block = Memory.allocateDirect(RUNTIME, size, true);
+        long offset = (long) (cs.length + 1) * word;
+        for (int i = 0; i < cs.length; i++) {
+            block.put(offset, cs[i], 0, cs[i].length);
+            block.putAddress((long) i * word, block.address() + offset);
+            offset += cs[i].length;
+        }
+        return block;
+    }
+}

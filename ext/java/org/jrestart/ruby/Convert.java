@@ -1,0 +1,78 @@
+package org.jrestart.ruby;
+
+import org.jrestart.core.PosixException;
+import org.jruby.Ruby;
+import org.jruby.RubyBignum;
+import org.jruby.RubyFile;
+import org.jruby.RubyFixnum;
+import org.jruby.RubyIO;
+import org.jruby.RubyString;
+import org.jruby.exceptions.RaiseException;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.io.ChannelFD;
+import org.jruby.util.io.OpenFile;
+
+import java.math.BigInteger;
+
+/** Ruby values to what the core takes, with Ruby errors instead of casts. */
+final class Convert {
+    /** What fd() returns for a closed IO or a number no descriptor can have. */
+    static final int INVALID_FD = -1;
+
+    private Convert() {
+    }
+
+    /** The OS descriptor of an Integer or an IO; INVALID_FD when closed or out of range. */
+    static int fd(ThreadContext context, IRubyObject value) {
+        Ruby runtime = context.runtime;
+        if (value instanceof RubyFixnum) {
+            long n = ((RubyFixnum) value).getLongValue();
+            return n >= 0 && n <= Integer.MAX_VALUE ? (int) n : INVALID_FD;
+        }
+        if (value instanceof RubyBignum) return INVALID_FD;
+        if (value instanceof RubyIO) {
+            OpenFile file = ((RubyIO) value).getOpenFile();
+            if (file == null || !file.isOpen()) return INVALID_FD;
+            ChannelFD fd = file.fd();
+            if (fd == null) return INVALID_FD;
+            if (fd.realFileno < 0) {
+                throw runtime.newNotImplementedError("JRuby has no OS descriptor for " + value.inspect()
+                        + " (native support may be disabled); pass an Integer fd instead");
+            }
+            return fd.realFileno;
+        }
+        throw runtime.newTypeError("expected an Integer file descriptor or an IO, got "
+                + value.getMetaClass().getRealClass().getName());
+    }
+
+    /** The bytes of a String (or an object with to_str); TypeError otherwise. */
+    static byte[] string(ThreadContext context, IRubyObject value, String what) {
+        IRubyObject str = value instanceof RubyString ? value : value.checkStringType();
+        if (!(str instanceof RubyString)) {
+            throw context.runtime.newTypeError(what + " must be a String, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        return ((RubyString) str).getByteList().bytes();
+    }
+
+    /** The bytes of a path: a String or anything with to_path, such as a Pathname. */
+    static byte[] path(ThreadContext context, IRubyObject value, String what) {
+        if (!(value instanceof RubyString) && !value.respondsTo("to_path") && value.checkStringType().isNil()) {
+            throw context.runtime.newTypeError(what + " must be a String or a Pathname, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        return RubyFile.get_path(context, value).getByteList().bytes();
+    }
+
+    /** An unsigned 64-bit C value as a Ruby Integer, a Bignum above Long.MAX_VALUE. */
+    static IRubyObject unsigned(Ruby runtime, long value) {
+        if (value >= 0) return runtime.newFixnum(value);
+        return RubyBignum.newBignum(runtime, BigInteger.valueOf(value).add(BigInteger.ONE.shiftLeft(64)));
+    }
+
+    /** Errno::X with the subject (command, path, fd) as its message. */
+    static RaiseException errno(Ruby runtime, PosixException e) {
+        return runtime.newErrnoFromInt(e.errno(), e.subject());
+    }
+}

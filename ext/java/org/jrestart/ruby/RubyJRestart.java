@@ -1,0 +1,190 @@
+package org.jrestart.ruby;
+
+import org.jrestart.core.Child;
+import org.jrestart.core.CloseMode;
+import org.jrestart.core.Descriptor;
+import org.jrestart.core.Descriptors;
+import org.jrestart.core.LaunchRequest;
+import org.jrestart.core.Launcher;
+import org.jrestart.core.PosixException;
+import org.jruby.Ruby;
+import org.jruby.RubyArray;
+import org.jruby.RubyClass;
+import org.jruby.RubyHash;
+import org.jruby.RubyModule;
+import org.jruby.RubyNumeric;
+import org.jruby.RubySymbol;
+import org.jruby.anno.JRubyMethod;
+import org.jruby.anno.JRubyModule;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.Visibility;
+import org.jruby.runtime.builtin.IRubyObject;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JRestart module's native functions; lib/jrestart/launch.rb adds the keyword API on top. */
+@JRubyModule(name = "JRestart")
+public final class RubyJRestart {
+    private RubyJRestart() {
+    }
+
+    static RubyModule createJRestartModule(Ruby runtime) {
+        RubyModule jrestart = runtime.defineModule("JRestart");
+        RubyClass standardError = runtime.getStandardError();
+        jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
+        jrestart.defineAnnotatedMethods(RubyJRestart.class);
+        return jrestart;
+    }
+
+    @JRubyMethod(name = "socket?", module = true)
+    public static IRubyObject socket_p(ThreadContext context, IRubyObject self, IRubyObject fdOrIo) {
+        int fd = Convert.fd(context, fdOrIo);
+        try {
+            return context.runtime.newBoolean(fd != Convert.INVALID_FD && Descriptors.isSocket(fd));
+        } catch (UnsupportedOperationException unknownAbi) {
+            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        }
+    }
+
+    @JRubyMethod(name = "fstat", module = true)
+    public static IRubyObject fstat(ThreadContext context, IRubyObject self, IRubyObject fdOrIo) {
+        int fd = Convert.fd(context, fdOrIo);
+        try {
+            return RubyStat.newStat(context, Descriptors.fstat(fd));
+        } catch (PosixException e) {
+            throw context.runtime.newErrnoFromInt(e.errno(), "fstat(" + fdOrIo.inspect() + ")");
+        } catch (UnsupportedOperationException unknownAbi) {
+            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        }
+    }
+
+    @JRubyMethod(name = "open_fds", module = true)
+    public static IRubyObject open_fds(ThreadContext context, IRubyObject self) {
+        List<Descriptor> fds;
+        try {
+            fds = Descriptors.list();
+        } catch (UnsupportedOperationException unknownAbi) {
+            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        }
+        RubyArray<?> result = RubyArray.newArray(context.runtime, fds.size());
+        for (Descriptor fd : fds) result.append(RubyDescriptor.newDescriptor(context, fd));
+        return result;
+    }
+
+    /**
+     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:) after
+     * lib/jrestart/launch.rb has applied Ruby's keyword rules; every value is
+     * still checked here.
+     */
+    @JRubyMethod(name = "__launch", module = true, required = 8, visibility = Visibility.PRIVATE)
+    public static IRubyObject launch(ThreadContext context, IRubyObject self, IRubyObject[] argv) {
+        Ruby runtime = context.runtime;
+        IRubyObject command = argv[0];
+        LaunchRequest request = new LaunchRequest(Convert.string(context, command, "the command"));
+        if (!(argv[1] instanceof RubyArray)) throw runtime.newTypeError("args must be an Array");
+        RubyArray<?> args = (RubyArray<?>) argv[1];
+        for (int i = 0; i < args.size(); i++) {
+            request.arg(Convert.string(context, args.eltOk(i), "argument " + (i + 1)));
+        }
+        request.close(closeMode(context, argv[2]));
+        request.keep(keep(context, argv[3]));
+        request.chdir(Convert.path(context, argv[4], "chdir:"));
+        if (!argv[5].isNil()) request.log(Convert.path(context, argv[5], "log:"));
+        Map<String, byte[]> env = environment(context, argv[6]);
+        for (Map.Entry<String, byte[]> e : env.entrySet()) request.env(entry(e.getKey(), e.getValue()));
+        if (env.containsKey("PATH")) request.searchPath(env.get("PATH"));
+        request.delay(delay(context, argv[7]));
+        try {
+            Child child = Launcher.launch(request);
+            return RubyLaunch.newLaunch(context, child, command, args);
+        } catch (PosixException e) {
+            throw Convert.errno(runtime, e);
+        } catch (IllegalArgumentException e) {
+            throw runtime.newArgumentError(e.getMessage());
+        } catch (UnsupportedOperationException unknownAbi) {
+            throw runtime.newNotImplementedError(unknownAbi.getMessage());
+        }
+    }
+
+    private static CloseMode closeMode(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubySymbol)) {
+            throw context.runtime.newTypeError("close: must be :all or :sockets, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        String name = value.asJavaString();
+        if (name.equals("all")) return CloseMode.ALL;
+        if (name.equals("sockets")) return CloseMode.SOCKETS;
+        throw context.runtime.newArgumentError("close: must be :all or :sockets, got " + value.inspect());
+    }
+
+    private static int[] keep(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubyArray)) {
+            throw context.runtime.newTypeError("keep: must be an Array of Integer fds or IOs, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        RubyArray<?> list = (RubyArray<?>) value;
+        int[] fds = new int[list.size()];
+        for (int i = 0; i < fds.length; i++) {
+            IRubyObject item = list.eltOk(i);
+            fds[i] = Convert.fd(context, item);
+            if (fds[i] == Convert.INVALID_FD) {
+                throw context.runtime.newErrnoEBADFError("keep: " + item.inspect());
+            }
+        }
+        return fds;
+    }
+
+    /** Ruby's ENV, with env: applied on top as Process.spawn does (nil removes a name). */
+    private static Map<String, byte[]> environment(ThreadContext context, IRubyObject value) {
+        Ruby runtime = context.runtime;
+        Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
+        putAll(context, env, runtime.getENV());
+        if (!value.isNil()) {
+            if (!(value instanceof RubyHash)) {
+                throw runtime.newTypeError("env: must be a Hash, got " + value.getMetaClass().getRealClass().getName());
+            }
+            putAll(context, env, (RubyHash) value);
+        }
+        return env;
+    }
+
+    private static void putAll(ThreadContext context, Map<String, byte[]> env, RubyHash hash) {
+        for (Object o : hash.directEntrySet()) {
+            Map.Entry<?, ?> pair = (Map.Entry<?, ?>) o;
+            IRubyObject name = (IRubyObject) pair.getKey();
+            IRubyObject value = (IRubyObject) pair.getValue();
+            // Names are kept as Latin-1 text so that every byte maps to one char and back.
+            String key = new String(Convert.string(context, name, "an env: name"), StandardCharsets.ISO_8859_1);
+            if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
+                throw context.runtime.newArgumentError("env: name " + name.inspect() + " is not a valid name");
+            }
+            if (value.isNil()) env.remove(key);
+            else env.put(key, Convert.string(context, value, "env: value of " + name.inspect()));
+        }
+    }
+
+    private static byte[] entry(String name, byte[] value) {
+        byte[] key = name.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] entry = Arrays.copyOf(key, key.length + 1 + value.length);
+        entry[key.length] = '=';
+        System.arraycopy(value, 0, entry, key.length + 1, value.length);
+        return entry;
+    }
+
+    private static double delay(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubyNumeric)) {
+            throw context.runtime.newTypeError("delay: must be a number of seconds, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        double seconds = RubyNumeric.num2dbl(value);
+        if (!(seconds >= 0) || Double.isInfinite(seconds)) {
+            throw context.runtime.newArgumentError("delay: must be a finite number of seconds >= 0, got "
+                    + value.inspect());
+        }
+        return seconds;
+    }
+}

@@ -1,0 +1,127 @@
+package org.jrestart.ruby;
+
+import org.jrestart.core.Child;
+import org.jrestart.core.PosixException;
+import org.jruby.Ruby;
+import org.jruby.RubyArray;
+import org.jruby.RubyClass;
+import org.jruby.RubyModule;
+import org.jruby.RubyNumeric;
+import org.jruby.RubyObject;
+import org.jruby.RubyProcess;
+import org.jruby.RubyString;
+import org.jruby.anno.JRubyClass;
+import org.jruby.anno.JRubyMethod;
+import org.jruby.runtime.ObjectAllocator;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.ByteList;
+
+import java.util.concurrent.TimeUnit;
+
+/** JRestart::Launch: a command started by JRestart.launch, reaped in the background. */
+@JRubyClass(name = "JRestart::Launch")
+public final class RubyLaunch extends RubyObject {
+    private static final long serialVersionUID = 1L;
+    // wait sleeps in slices this long, so Thread#raise, Thread#kill and Ctrl-C reach a waiting thread.
+    private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private transient Child child;
+    private IRubyObject command;
+    private IRubyObject args;
+
+    private RubyLaunch(Ruby runtime, RubyClass type) {
+        super(runtime, type);
+    }
+
+    static RubyClass createLaunchClass(Ruby runtime, RubyModule jrestart) {
+        RubyClass type = jrestart.defineClassUnder("Launch", runtime.getObject(), ObjectAllocator.NOT_ALLOCATABLE_ALLOCATOR);
+        type.defineAnnotatedMethods(RubyLaunch.class);
+        return type;
+    }
+
+    static RubyLaunch newLaunch(ThreadContext context, Child child, IRubyObject command, RubyArray<?> args) {
+        RubyClass type = (RubyClass) context.runtime.getModule("JRestart").getConstantAt("Launch");
+        RubyLaunch launch = new RubyLaunch(context.runtime, type);
+        launch.child = child;
+        launch.command = frozenCopy(context, command);
+        RubyArray<?> copy = RubyArray.newArray(context.runtime, args.size());
+        for (int i = 0; i < args.size(); i++) copy.append(frozenCopy(context, args.eltOk(i)));
+        launch.args = copy.freeze(context);
+        return launch;
+    }
+
+    private static IRubyObject frozenCopy(ThreadContext context, IRubyObject string) {
+        return ((RubyString) string.convertToString().dup()).freeze(context);
+    }
+
+    @JRubyMethod
+    public IRubyObject pid(ThreadContext context) {
+        return context.runtime.newFixnum(child.pid());
+    }
+
+    /** The command as it was given. */
+    @JRubyMethod
+    public IRubyObject command(ThreadContext context) {
+        return command;
+    }
+
+    @JRubyMethod
+    public IRubyObject args(ThreadContext context) {
+        return args;
+    }
+
+    /** The file that was executed: the command, looked up in PATH when it was a bare name. */
+    @JRubyMethod
+    public IRubyObject path(ThreadContext context) {
+        return context.runtime.newString(new ByteList(child.path(), false));
+    }
+
+    @JRubyMethod(name = "exited?")
+    public IRubyObject exited_p(ThreadContext context) {
+        return context.runtime.newBoolean(child.isDone());
+    }
+
+    @JRubyMethod
+    public IRubyObject wait(ThreadContext context) {
+        return waitFor(context, -1);
+    }
+
+    /** The command's Process::Status once it has exited; nil when timeout seconds pass first. */
+    @JRubyMethod
+    public IRubyObject wait(ThreadContext context, IRubyObject timeout) {
+        if (timeout.isNil()) return waitFor(context, -1);
+        if (!(timeout instanceof RubyNumeric)) {
+            throw context.runtime.newTypeError("timeout must be a number of seconds or nil, got "
+                    + timeout.getMetaClass().getRealClass().getName());
+        }
+        double seconds = RubyNumeric.num2dbl(timeout);
+        if (!(seconds >= 0)) throw context.runtime.newArgumentError("timeout must be >= 0, got " + timeout.inspect());
+        return waitFor(context, Double.isInfinite(seconds) ? -1 : (long) (seconds * 1e9));
+    }
+
+    private IRubyObject waitFor(ThreadContext context, long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (true) {
+            long slice = timeoutNanos < 0 ? SLICE_NANOS : Math.min(SLICE_NANOS, deadline - System.nanoTime());
+            try {
+                if (child.await(Math.max(slice, 0))) break;
+            } catch (InterruptedException interrupted) {
+                // JRuby interrupts a thread to deliver Thread#raise; pollThreadEvents raises it.
+            }
+            context.pollThreadEvents();
+            if (timeoutNanos >= 0 && System.nanoTime() - deadline >= 0) return context.nil;
+        }
+        try {
+            return RubyProcess.RubyStatus.newProcessStatus(context.runtime, child.status(), child.pid());
+        } catch (PosixException e) {
+            throw Convert.errno(context.runtime, e);
+        }
+    }
+
+    @JRubyMethod
+    public IRubyObject inspect(ThreadContext context) {
+        return context.runtime.newString("#<JRestart::Launch pid=" + child.pid() + " command="
+                + command.inspect() + (child.isDone() ? " exited" : "") + ">");
+    }
+}

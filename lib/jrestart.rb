@@ -1,0 +1,10 @@
+# frozen_string_literal: true
+
+require "jrestart/version"
+require "jrestart/jrestart.jar"
+
+# Defines JRestart.socket?, .fstat, .open_fds, JRestart::Stat, ::Descriptor,
+# ::Launch and ::Error, and resolves every libc symbol a restart needs.
+JRuby::Util.load_ext("org.jrestart.ruby.JRestartLibrary")
+
+require "jrestart/launch"
