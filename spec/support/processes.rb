@@ -1,0 +1,182 @@
+# frozen_string_literal: true
+
+require "ffi"
+require "json"
+require "shellwords"
+require "socket"
+require "timeout"
+require "tempfile"
+require "tmpdir"
+
+module JRestartSpec
+  # Real processes for the specs: JRuby services, /proc inspection, reaping.
+  module Processes
+    LIB = File.expand_path("../../lib", __dir__)
+    SERVICE = File.expand_path("service.rb", __dir__)
+
+    # prctl(2), for PR_SET_CHILD_SUBREAPER only.
+    module Prctl
+      extend FFI::Library
+      ffi_lib FFI::Library::LIBC
+      attach_function :prctl, %i[int ulong ulong ulong ulong], :int
+    end
+    PR_SET_CHILD_SUBREAPER = 36
+
+    def self.become_subreaper
+      Prctl.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    end
+
+    # How to start another JRuby like this one: bin/jruby where JRuby is
+    # installed, else this JVM's java with the jruby-complete jar.
+    def self.jruby
+      @jruby ||= if File.executable?(RbConfig.ruby)
+                   [RbConfig.ruby]
+                 else
+                   jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
+                   [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-jar", jar]
+                 end
+    end
+
+    def jruby
+      Processes.jruby
+    end
+
+    # A field of /proc/PID/status, e.g. "SigIgn".
+    def proc_status(pid, field)
+      File.read("/proc/#{pid}/status")[/^#{field}:\s*(\S+)/, 1]
+    end
+
+    # /proc/PID/stat fields after the command name: state, ppid, pgrp, session, ...
+    def proc_stat(pid)
+      File.read("/proc/#{pid}/stat").split(") ", 2).last.split
+    end
+
+    def session_of(pid)
+      Integer(proc_stat(pid)[3])
+    end
+
+    # Descriptors above 2 held by pid, each as [fd, link target].
+    def fds_above_2(pid)
+      Dir.children("/proc/#{pid}/fd").map(&:to_i).select { |fd| fd > 2 }.sort.filter_map do |fd|
+        [fd, File.readlink("/proc/#{pid}/fd/#{fd}")]
+      rescue Errno::ENOENT
+        nil
+      end
+    end
+
+    def alive?(pid)
+      Process.kill(0, pid)
+      proc_stat(pid).first != "Z"
+    rescue Errno::ESRCH, Errno::ENOENT
+      false
+    end
+
+    def children_of(pid)
+      Dir.glob("/proc/[0-9]*/stat").filter_map do |path|
+        fields = File.read(path).split(") ", 2).last.split
+        Integer(File.basename(File.dirname(path))) if Integer(fields[1]) == pid
+      rescue Errno::ENOENT, Errno::ESRCH
+        nil
+      end
+    end
+
+    def wait_until(timeout: 30, interval: 0.05, message: "condition")
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+      loop do
+        result = yield
+        return result if result
+        raise "timed out after #{timeout}s waiting for #{message}" if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+        sleep interval
+      end
+    end
+
+    # Kills pid and every process it had in its session; reaps those that are ours.
+    def kill_and_reap(pid)
+      return unless pid
+
+      begin
+        Process.kill(:KILL, pid)
+      rescue Errno::ESRCH
+        nil
+      end
+      begin
+        Timeout.timeout(10) { Process.wait(pid) }
+      rescue Errno::ECHILD
+        wait_until(timeout: 10, message: "pid #{pid} to go") { !alive?(pid) }
+      end
+    end
+
+    def free_port
+      server = TCPServer.new("127.0.0.1", 0)
+      server.addr[1]
+    ensure
+      server&.close
+    end
+
+    # A JRuby service (spec/support/service.rb) holding a TCP listener, a UNIX
+    # socket pair, a file and a pipe, driven by JSON lines on its stdin.
+    class Service
+      attr_reader :pid, :port, :held, :sigign
+
+      def initialize(nohup: false, env: {})
+        @stderr = Tempfile.create(["jrestart-service", ".err"])
+        command = Processes.jruby + ["-I", LIB, SERVICE]
+        command = ["/usr/bin/nohup"] + command if nohup
+        @io = IO.popen([env, *command], "r+", err: @stderr.path)
+        @pid = @io.pid
+        hello = read_reply
+        raise "service did not start: #{hello.inspect}" unless hello["port"]
+
+        @port = hello["port"]
+        @held = hello["held"]
+        @sigign = hello["sigign"]
+      end
+
+      def call(op, **args)
+        @io.puts(JSON.generate(args.merge(op: op)))
+        @io.flush
+        read_reply
+      end
+
+      # The pid the service answers with on its TCP port: proof it still serves.
+      def serving_pid
+        TCPSocket.open("127.0.0.1", port) { |s| Integer(s.gets) }
+      end
+
+      def kill9
+        Process.kill(:KILL, @pid)
+        Process.wait(@pid)
+        @io.close
+        @dead = true
+      end
+
+      def stop
+        return if @dead
+
+        begin
+          call("exit")
+        rescue IOError, Errno::EPIPE
+          nil
+        end
+        Timeout.timeout(15) { Process.wait(@pid) }
+      rescue Timeout::Error
+        Process.kill(:KILL, @pid)
+        Process.wait(@pid)
+      ensure
+        @io.close unless @io.closed?
+        @dead = true
+        File.unlink(@stderr.path) if File.exist?(@stderr.path)
+      end
+
+      private
+
+      def read_reply
+        line = Timeout.timeout(60) { @io.gets }
+        raise "service exited; its stderr:\n#{File.read(@stderr.path)}" unless line
+
+        JSON.parse(line)
+      end
+    end
+  end
+end

@@ -1,0 +1,168 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "socket"
+require "tmpdir"
+
+# Launches from this very JVM: results, and every way of asking for a launch
+# wrongly. A wrong request raises before anything starts, and the process goes
+# on serving with its descriptors intact.
+RSpec.describe "JRestart.launch" do
+  before(:all) do
+    @server = TCPServer.new("127.0.0.1", 0)
+    @acceptor = Thread.new do
+      loop do
+        c = @server.accept
+        c.puts(Process.pid)
+        c.close
+      end
+    end
+  end
+  after(:all) do
+    @acceptor.kill
+    @server.close
+  end
+
+  let(:tmp) { Dir.mktmpdir("jrestart-spec") }
+  after { FileUtils.rm_rf(tmp) }
+
+  def serving?
+    TCPSocket.open("127.0.0.1", @server.addr[1]) { |s| Integer(s.gets) == Process.pid }
+  end
+
+  def expect_refused(error, message, *argv, **options)
+    fds_before = JRestart.open_fds.map { |d| [d.fd, d.target] }
+    children_before = children_of(Process.pid)
+    expect { JRestart.launch(*argv, **options) }.to raise_error(error, message)
+    expect(children_of(Process.pid) - children_before).to eq([])
+    expect(JRestart.open_fds.map { |d| [d.fd, d.target] } - fds_before).to eq([])
+    expect(JRestart.socket?(@server)).to be(true)
+    expect(serving?).to be(true)
+  end
+
+  it "returns a Launch whose wait gives the Process::Status" do
+    launch = JRestart.launch("/bin/sh", "-c", "exit 7")
+    expect(launch).to be_a(JRestart::Launch)
+    expect(launch.command).to eq("/bin/sh")
+    expect(launch.args).to eq(["-c", "exit 7"])
+    expect(launch.path).to eq("/bin/sh")
+    status = launch.wait
+    expect(status).to be_a(Process::Status)
+    expect(status.exitstatus).to eq(7)
+    expect(status.pid).to eq(launch.pid)
+    expect(status).not_to be_success
+    expect(launch).to be_exited
+    expect(launch.wait(0).exitstatus).to eq(7)
+  end
+
+  it "returns nil from wait when the timeout passes first" do
+    launch = JRestart.launch("/bin/sleep", "30")
+    expect(launch.wait(0.1)).to be_nil
+    expect(launch).not_to be_exited
+    Process.kill(:TERM, launch.pid)
+    expect(launch.wait(30).termsig).to eq(Signal.list["TERM"])
+  end
+
+  it "can be interrupted while waiting" do
+    launch = JRestart.launch("/bin/sleep", "30")
+    waiter = Thread.new { launch.wait }
+    waiter.report_on_exception = false
+    sleep 0.2
+    waiter.raise(RuntimeError, "stop waiting")
+    expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
+    Process.kill(:KILL, launch.pid)
+    expect(launch.wait(30)).to be_signaled
+  end
+
+  it "gives the child ENV with env: merged over it" do
+    out = File.join(tmp, "env")
+    ENV["JRESTART_SPEC_INHERITED"] = "yes"
+    ENV["JRESTART_SPEC_REMOVED"] = "no"
+    launch = JRestart.launch("/bin/sh", "-c", "env > #{out}", log: File.join(tmp, "log"),
+                             env: { "JRESTART_SPEC_ADDED" => "1", "JRESTART_SPEC_REMOVED" => nil })
+    expect(launch.wait(30)).to be_success
+    env = File.read(out).lines.map(&:chomp)
+    expect(env).to include("JRESTART_SPEC_INHERITED=yes", "JRESTART_SPEC_ADDED=1")
+    expect(env.grep(/JRESTART_SPEC_REMOVED/)).to eq([])
+  ensure
+    ENV.delete("JRESTART_SPEC_INHERITED")
+    ENV.delete("JRESTART_SPEC_REMOVED")
+  end
+
+  it "keeps bytes that are not UTF-8 in arguments as they are" do
+    out = File.join(tmp, "arg")
+    arg = "caf\xE9".b
+    launch = JRestart.launch("/bin/sh", "-c", "printf %s \"$1\" > #{out}", "sh", arg)
+    expect(launch.wait(30)).to be_success
+    expect(File.binread(out)).to eq(arg)
+  end
+
+  describe "refuses, starting nothing:" do
+    it "a missing command (Errno::ENOENT naming it)" do
+      expect_refused(Errno::ENOENT, %r{/nonexistent/restart-me}, "/nonexistent/restart-me")
+      expect_refused(Errno::ENOENT, /no-such-command-jrestart.*PATH/, "no-such-command-jrestart")
+    end
+
+    it "a command that is not executable, or a directory (Errno::EACCES)" do
+      script = File.join(tmp, "script")
+      File.write(script, "#!/bin/sh\n")
+      File.chmod(0o644, script)
+      if Process.uid.zero? && !File.stat(script).executable?
+        expect_refused(Errno::EACCES, /#{script}/, script)
+      elsif !Process.uid.zero?
+        expect_refused(Errno::EACCES, /#{script}/, script)
+      end
+      expect_refused(Errno::EACCES, /#{tmp}/, tmp)
+    end
+
+    it "a relative command path (ArgumentError)" do
+      expect_refused(ArgumentError, /relative path/, "bin/restart")
+    end
+
+    it "a log: that cannot be opened, or is a symlink (Errno::*)" do
+      expect_refused(Errno::ENOENT, %r{log #{tmp}/missing/restart.log}, "/bin/true", log: "#{tmp}/missing/restart.log")
+      File.symlink("/dev/null", File.join(tmp, "link.log"))
+      expect_refused(Errno::ELOOP, /link\.log/, "/bin/true", log: File.join(tmp, "link.log"))
+    end
+
+    it "a chdir: that is missing, not a directory, or relative" do
+      expect_refused(Errno::ENOENT, %r{chdir /nonexistent}, "/bin/true", chdir: "/nonexistent")
+      expect_refused(Errno::ENOTDIR, %r{chdir /etc/passwd}, "/bin/true", chdir: "/etc/passwd")
+      expect_refused(ArgumentError, /absolute/, "/bin/true", chdir: "tmp")
+    end
+
+    it "a keep: descriptor that is closed, stdio, or not a descriptor" do
+      expect_refused(Errno::EBADF, /keep: fd 65000/, "/bin/true", keep: [65_000])
+      expect_refused(ArgumentError, /keep: fd 1/, "/bin/true", keep: [1])
+      expect_refused(TypeError, /keep:/, "/bin/true", keep: 3)
+      expect_refused(TypeError, /Integer file descriptor/, "/bin/true", keep: ["3"])
+    end
+
+    it "bad options" do
+      expect_refused(ArgumentError, /close: must be :all or :sockets/, "/bin/true", close: :some)
+      expect_refused(TypeError, /close: must be :all or :sockets/, "/bin/true", close: "all")
+      expect_refused(ArgumentError, /unknown keyword: :clos/, "/bin/true", clos: :all)
+      expect_refused(ArgumentError, /delay: must be a finite number/, "/bin/true", delay: -1)
+      expect_refused(ArgumentError, /delay: must be a finite number/, "/bin/true", delay: Float::NAN)
+      expect_refused(TypeError, /delay: must be a number/, "/bin/true", delay: "1")
+      expect_refused(TypeError, /env: must be a Hash/, "/bin/true", env: ["A=1"])
+      expect_refused(ArgumentError, /not a valid name/, "/bin/true", env: { "A=B" => "1" })
+      expect_refused(TypeError, /env: value/, "/bin/true", env: { "A" => 1 })
+      expect_refused(TypeError, /log:/, "/bin/true", log: 42)
+    end
+
+    it "a command or argument of the wrong type, or with a NUL byte" do
+      expect_refused(TypeError, /command must be a String/, 42)
+      expect_refused(TypeError, /command must be a String/, :true)
+      expect_refused(TypeError, /argument 2 must be a String/, "/bin/echo", "a", 2)
+      expect_refused(ArgumentError, /NUL/, "/bin/echo", "a\0b")
+      expect_refused(ArgumentError, /empty/, "")
+    end
+  end
+end
+
+RSpec.describe "JRestart.restart!" do
+  it "needs a command" do
+    expect { JRestart.restart! }.to raise_error(ArgumentError, /needs the command that restarts this service/)
+  end
+end

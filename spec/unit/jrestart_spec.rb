@@ -1,0 +1,153 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "socket"
+require "stringio"
+require "tmpdir"
+
+RSpec.describe JRestart do
+  # The same object seen by coreutils: stat -L follows /proc/self/fd/N to it.
+  def coreutils_stat(fd)
+    out = IO.popen(["stat", "-L", "-c", "%d %i %f %h %u %g %s %X %Y %Z", "/proc/#{Process.pid}/fd/#{fd}"], &:read)
+    dev, ino, mode, nlink, uid, gid, size, atime, mtime, ctime = out.split
+    { dev: Integer(dev), ino: Integer(ino), mode: Integer(mode, 16), nlink: Integer(nlink), uid: Integer(uid),
+      gid: Integer(gid), size: Integer(size), atime: Integer(atime), mtime: Integer(mtime), ctime: Integer(ctime) }
+  end
+
+  def expect_same_as_file_stat(io, stat = JRestart.fstat(io))
+    ruby = File.stat("/proc/self/fd/#{io.fileno}")
+    %i[dev ino mode nlink uid gid rdev size blksize blocks atime mtime ctime].each do |field|
+      expect(stat.public_send(field)).to eq(ruby.public_send(field)), "#{field}: #{stat.public_send(field)} vs File::Stat #{ruby.public_send(field)}"
+    end
+    core = coreutils_stat(io.fileno)
+    %i[dev ino mode nlink uid gid size].each { |field| expect(stat.public_send(field)).to eq(core[field]) }
+    %i[atime mtime ctime].each { |field| expect(stat.public_send(field).to_i).to eq(core[field]) }
+  end
+
+  let(:tmp) { Dir.mktmpdir("jrestart-spec") }
+  after { FileUtils.rm_rf(tmp) }
+
+  describe ".socket? and .fstat" do
+    it "see a regular file as a file, with File::Stat's and coreutils' values" do
+      File.write(File.join(tmp, "f"), "hello")
+      File.open(File.join(tmp, "f")) do |f|
+        expect(JRestart.socket?(f)).to be(false)
+        expect(JRestart.fstat(f).type).to eq(:file)
+        expect(JRestart.fstat(f)).to be_file
+        expect(JRestart.fstat(f).size).to eq(5)
+        expect_same_as_file_stat(f)
+      end
+    end
+
+    it "see a directory" do
+      File.open(tmp) do |dir|
+        expect(JRestart.fstat(dir).type).to eq(:directory)
+        expect(JRestart.fstat(dir)).to be_directory
+        expect(JRestart.socket?(dir)).to be(false)
+        expect_same_as_file_stat(dir)
+      end
+    end
+
+    it "see a fifo" do
+      File.mkfifo(File.join(tmp, "fifo"))
+      File.open(File.join(tmp, "fifo"), "r+") do |fifo|
+        expect(JRestart.fstat(fifo).type).to eq(:fifo)
+        expect(JRestart.fstat(fifo)).to be_fifo
+        expect_same_as_file_stat(fifo)
+      end
+    end
+
+    it "see /dev/null as a character device with its rdev" do
+      File.open("/dev/null") do |null|
+        stat = JRestart.fstat(null)
+        expect(stat.type).to eq(:character_device)
+        expect(stat).to be_chardev
+        expect(stat.rdev).to eq(File.stat("/dev/null").rdev)
+        expect_same_as_file_stat(null)
+      end
+    end
+
+    it "see both ends of a pipe as fifos" do
+      r, w = IO.pipe
+      [r, w].each do |io|
+        expect(JRestart.fstat(io).type).to eq(:fifo)
+        expect(JRestart.socket?(io)).to be(false)
+        expect(JRestart.fstat(io).ino).to eq(File.stat("/proc/self/fd/#{io.fileno}").ino)
+      end
+    ensure
+      [r, w].each { |io| io&.close }
+    end
+
+    it "see a TCP listener, a TCP connection and UNIX sockets as sockets, by IO and by fd" do
+      server = TCPServer.new("127.0.0.1", 0)
+      client = TCPSocket.new("127.0.0.1", server.addr[1])
+      accepted = server.accept
+      a, b = UNIXSocket.pair
+      [server, client, accepted, a, b].each do |io|
+        expect(JRestart.socket?(io)).to be(true)
+        expect(JRestart.socket?(io.fileno)).to be(true)
+        expect(JRestart.fstat(io).type).to eq(:socket)
+        expect(JRestart.fstat(io)).to be_socket
+        expect(JRestart.fstat(io).ino).to eq(coreutils_stat(io.fileno)[:ino])
+      end
+    ensure
+      [server, client, accepted, a, b].each { |io| io&.close }
+    end
+
+    it "use the real OS descriptor of a JRuby IO" do
+      server = TCPServer.new("127.0.0.1", 0)
+      expect(File.readlink("/proc/self/fd/#{server.fileno}")).to start_with("socket:[")
+      expect(JRestart.fstat(server).ino).to eq(JRestart.fstat(server.fileno).ino)
+    ensure
+      server&.close
+    end
+
+    it "answer false / raise Errno::EBADF for closed and impossible descriptors" do
+      io = File.open(__FILE__)
+      fd = io.fileno
+      io.close
+      expect(JRestart.socket?(io)).to be(false)
+      expect { JRestart.fstat(io) }.to raise_error(Errno::EBADF, /fstat/)
+      expect(JRestart.open_fds.map(&:fd)).not_to include(fd)
+      expect(JRestart.socket?(fd)).to be(false)
+      expect { JRestart.fstat(fd) }.to raise_error(Errno::EBADF, /fstat\(#{fd}\)/)
+      [-1, 2**31, 2**70].each do |bad|
+        expect(JRestart.socket?(bad)).to be(false)
+        expect { JRestart.fstat(bad) }.to raise_error(Errno::EBADF)
+      end
+    end
+
+    it "raise TypeError for anything but an Integer or an IO" do
+      ["3", nil, 3.0, :three, Object.new, StringIO.new].each do |bad|
+        expect { JRestart.socket?(bad) }.to raise_error(TypeError, /Integer file descriptor or an IO/)
+        expect { JRestart.fstat(bad) }.to raise_error(TypeError, /Integer file descriptor or an IO/)
+      end
+    end
+  end
+
+  describe ".open_fds" do
+    it "lists this process's descriptors with type, /proc target and close-on-exec" do
+      server = TCPServer.new("127.0.0.1", 0)
+      path = File.join(tmp, "held")
+      file = File.open(path, "w")
+      fds = JRestart.open_fds.to_h { |d| [d.fd, d] }
+      expect(fds.keys).to eq(Dir.children("/proc/self/fd").map(&:to_i).sort & fds.keys)
+      expect(fds.keys).to include(0, 1, 2, server.fileno, file.fileno)
+
+      expect(fds[server.fileno].type).to eq(:socket)
+      expect(fds[server.fileno]).to be_socket
+      expect(fds[server.fileno].target).to eq(File.readlink("/proc/self/fd/#{server.fileno}"))
+      expect(fds[file.fileno].type).to eq(:file)
+      expect(fds[file.fileno].target).to eq(path)
+      fds.each_value do |d|
+        flags = File.read("/proc/self/fdinfo/#{d.fd}")[/^flags:\s*(\d+)/, 1].to_i(8)
+        expect(d.close_on_exec?).to eq(flags & 0o2000000 != 0), "fd #{d.fd}"
+      end
+      expect(fds[file.fileno].to_h).to eq(fd: file.fileno, type: :file, target: path,
+                                          close_on_exec: fds[file.fileno].close_on_exec?)
+    ensure
+      server&.close
+      file&.close
+    end
+  end
+end
