@@ -23,14 +23,28 @@ public final class Child {
     }
 
     void startReaper() {
-        Thread reaper = new Thread(new Runnable() {
-            @Override
-            public void run() {
-                reap();
-            }
-        }, "jrestart-reaper-" + pid);
+        Thread reaper = new Thread(new Reaper(this), "jrestart-reaper-" + pid);
         reaper.setDaemon(true);
         reaper.start();
+    }
+
+    /** Loads what startReaper and status use, ahead of the first launch. */
+    static void prepare() {
+        new Reaper(null);
+        new PosixException(0, "prepare");
+    }
+
+    private static final class Reaper implements Runnable {
+        private final Child child;
+
+        Reaper(Child child) {
+            this.child = child;
+        }
+
+        @Override
+        public void run() {
+            child.reap();
+        }
     }
 
     private void reap() {

@@ -70,17 +70,7 @@ public final class Launcher {
             check(Native.LIBC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
             actionsReady = true;
 
-            // The JVM blocks signals in its threads and Ruby code may ignore some
-            // (SIGHUP under nohup): the restart command must start with neither.
-            Native.LIBC.sigfillset(allSignals);
-            Native.LIBC.sigemptyset(noSignals);
-            check(Native.LIBC.posix_spawnattr_setsigdefault(attr, allSignals), "posix_spawnattr_setsigdefault");
-            check(Native.LIBC.posix_spawnattr_setsigmask(attr, noSignals), "posix_spawnattr_setsigmask");
-            // A new session: the command must not die with the service's process group or terminal.
-            check(Native.LIBC.posix_spawnattr_setflags(attr,
-                    (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
-                    "posix_spawnattr_setflags");
-
+            setAttributes(attr, allSignals, noSignals);
             addStdio(actions, logFd);
             if (Native.CHDIR != null) {
                 check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, chdir), "addchdir_np");
@@ -98,6 +88,53 @@ public final class Launcher {
             if (attrReady) Native.LIBC.posix_spawnattr_destroy(attr);
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
+    }
+
+    /**
+     * Loads libc and every class a launch uses, and builds (without spawning)
+     * the attributes and file actions of a launch, so that the first restart
+     * neither loads a class nor meets a libc call for the first time. A gem
+     * upgraded on disk before the restart cannot break it.
+     */
+    public static void prepare() throws PosixException {
+        Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        Pointer allSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        Pointer noSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
+        try {
+            setAttributes(attr, allSignals, noSignals);
+        } finally {
+            Native.LIBC.posix_spawnattr_destroy(attr);
+        }
+        check(Native.LIBC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
+        try {
+            addStdio(actions, -1);
+            if (Native.CHDIR != null) {
+                check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, Native.cString(new byte[] {'/'}, "chdir")),
+                        "addchdir_np");
+            }
+            addCloses(actions, CloseMode.ALL, new int[0]);
+        } finally {
+            Native.LIBC.posix_spawn_file_actions_destroy(actions);
+        }
+        if (Descriptors.statSupported()) Descriptors.isSocket(0);
+        Native.cStringArray(new ArrayList<byte[]>(), "argument");
+        new IntByReference();
+        Child.prepare();
+    }
+
+    private static void setAttributes(Pointer attr, Pointer allSignals, Pointer noSignals) throws PosixException {
+        // The JVM blocks signals in its threads and Ruby code may ignore some
+        // (SIGHUP under nohup): the restart command must start with neither.
+        Native.LIBC.sigfillset(allSignals);
+        Native.LIBC.sigemptyset(noSignals);
+        check(Native.LIBC.posix_spawnattr_setsigdefault(attr, allSignals), "posix_spawnattr_setsigdefault");
+        check(Native.LIBC.posix_spawnattr_setsigmask(attr, noSignals), "posix_spawnattr_setsigmask");
+        // A new session: the command must not die with the service's process group or terminal.
+        check(Native.LIBC.posix_spawnattr_setflags(attr,
+                (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
+                "posix_spawnattr_setflags");
     }
 
     /** The file a command names: an absolute path as it is, a bare name from the search path. */

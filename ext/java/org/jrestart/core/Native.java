@@ -1,5 +1,6 @@
 package org.jrestart.core;
 
+import com.kenai.jffi.Library;
 import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
@@ -7,13 +8,15 @@ import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Loads libc once. Every symbol the restart path calls is resolved here, at
- * load time (failImmediately), so a restart cannot fail later because a
- * symbol is missing; optional glibc extensions are null where absent.
+ * Loads libc once. Every symbol the restart path calls is looked up here, at
+ * load time, so a restart cannot fail later because a symbol is missing;
+ * optional glibc extensions are null where absent.
  */
 final class Native {
     static final LibC LIBC;
@@ -28,24 +31,36 @@ final class Native {
 
     static {
         String name = Platform.getNativePlatform().getStandardCLibraryName();
-        LIBC = LibraryLoader.create(LibC.class).failImmediately().load(name);
+        LIBC = load(LibC.class, name);
+        if (LIBC == null) throw new UnsatisfiedLinkError(name + " lacks " + missing(LibC.class, name));
         RUNTIME = Runtime.getRuntime(LIBC);
-        CLOSEFROM = optional(LibC.CloseFromNp.class, name);
-        CHDIR = optional(LibC.ChdirNp.class, name);
-        LibC.Fstat fstat = optional(LibC.Fstat.class, name);
+        CLOSEFROM = load(LibC.CloseFromNp.class, name);
+        CHDIR = load(LibC.ChdirNp.class, name);
+        LibC.Fstat fstat = load(LibC.Fstat.class, name);
         FSTAT = fstat;
-        FXSTAT = fstat == null ? optional(LibC.Fxstat.class, name) : null;
+        FXSTAT = fstat == null ? load(LibC.Fxstat.class, name) : null;
     }
 
     private Native() {
     }
 
-    private static <T> T optional(Class<T> type, String name) {
-        try {
-            return LibraryLoader.create(type).failImmediately().load(name);
-        } catch (UnsatisfiedLinkError absent) {
-            return null;
+    /**
+     * The binding, or null when the library lacks one of its functions.
+     * jnr-ffi would bind a missing function to a stub that throws only when
+     * called, which for a restart is too late.
+     */
+    private static <T> T load(Class<T> type, String name) {
+        return missing(type, name).isEmpty() ? LibraryLoader.create(type).load(name) : null;
+    }
+
+    private static List<String> missing(Class<?> type, String name) {
+        Library library = Library.getCachedInstance(name, Library.LAZY | Library.GLOBAL);
+        if (library == null) throw new UnsatisfiedLinkError(name + ": " + Library.getLastError());
+        List<String> absent = new ArrayList<String>();
+        for (Method method : type.getDeclaredMethods()) {
+            if (library.getSymbolAddress(method.getName()) == 0L) absent.add(method.getName());
         }
+        return absent;
     }
 
     static int errno() {

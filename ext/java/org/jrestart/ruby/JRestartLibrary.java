@@ -1,13 +1,24 @@
 package org.jrestart.ruby;
 
+import org.jrestart.core.Launcher;
+import org.jrestart.core.PosixException;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
 import org.jruby.runtime.load.BasicLibraryService;
 
-/** Loaded by lib/jrestart.rb; only wires the classes, each of which defines itself. */
+/**
+ * Loaded by lib/jrestart.rb: readies the core (libc symbols, classes) so that
+ * a restart never loads anything late, then wires the classes, each of which
+ * defines itself.
+ */
 public final class JRestartLibrary implements BasicLibraryService {
     @Override
     public boolean basicLoad(Ruby runtime) {
+        try {
+            Launcher.prepare();
+        } catch (PosixException e) {
+            throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
+        }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
         RubyDescriptor.createDescriptorClass(runtime, jrestart);

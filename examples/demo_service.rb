@@ -1,0 +1,52 @@
+# frozen_string_literal: true
+
+# The demo's service: a JRuby TCP server on 127.0.0.1:$DEMO_PORT, started by
+# examples/init.d/demo-service. Send it a line:
+#   pid      -> its pid
+#   restart  -> it restarts itself through its init script and answers
+#               "restarting PID inherited=none", where PID is the restart
+#               command and "inherited" lists what that command got from the
+#               service besides stdio.
+require "socket"
+require "jrestart"
+
+port = Integer(ENV.fetch("DEMO_PORT"))
+init_script = ENV.fetch("DEMO_INIT_SCRIPT")
+restart_log = File.join(ENV.fetch("DEMO_RUN_DIR"), "restart.log")
+
+# Descriptors above 2 of pid that are also open here: the same socket, pipe or file.
+def inherited_from_me(pid)
+  mine = Dir.children("/proc/self/fd").filter_map do |fd|
+    File.readlink("/proc/self/fd/#{fd}") if fd.to_i > 2
+  rescue Errno::ENOENT
+    nil
+  end
+  Dir.children("/proc/#{pid}/fd").select { |fd| fd.to_i > 2 }.filter_map do |fd|
+    target = File.readlink("/proc/#{pid}/fd/#{fd}")
+    "#{fd}:#{target}" if mine.include?(target)
+  rescue Errno::ENOENT
+    nil
+  end
+end
+
+server = TCPServer.new("127.0.0.1", port)
+$stdout.sync = true
+puts "demo-service #{Process.pid} listening on 127.0.0.1:#{port}"
+
+loop do
+  Thread.new(server.accept) do |client|
+    case client.gets.to_s.strip
+    when "restart"
+      # The delay lets this request be answered before the init script stops us.
+      launch = JRestart.restart!(init_script, "restart", log: restart_log, delay: 1)
+      inherited = inherited_from_me(launch.pid)
+      client.puts "restarting #{launch.pid} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+    else
+      client.puts Process.pid
+    end
+  rescue StandardError => e
+    client.puts "error #{e.class}: #{e.message}"
+  ensure
+    client.close
+  end
+end
