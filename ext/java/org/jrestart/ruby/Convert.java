@@ -3,6 +3,7 @@ package org.jrestart.ruby;
 import org.jrestart.core.PosixException;
 import org.jruby.Ruby;
 import org.jruby.RubyBignum;
+import org.jruby.RubyClass;
 import org.jruby.RubyFile;
 import org.jruby.RubyFixnum;
 import org.jruby.RubyIO;
@@ -37,7 +38,7 @@ final class Convert {
             ChannelFD fd = file.fd();
             if (fd == null) return INVALID_FD;
             if (fd.realFileno < 0) {
-                throw runtime.newNotImplementedError("JRuby has no OS descriptor for " + value.inspect()
+                throw error(runtime, "JRuby has no OS descriptor for " + value.inspect()
                         + " (native support may be disabled); pass an Integer fd instead");
             }
             return fd.realFileno;
@@ -69,6 +70,12 @@ final class Convert {
     static IRubyObject unsigned(Ruby runtime, long value) {
         if (value >= 0) return runtime.newFixnum(value);
         return RubyBignum.newBignum(runtime, BigInteger.valueOf(value).add(BigInteger.ONE.shiftLeft(64)));
+    }
+
+    /** JRestart::Error, for failures that are not a system call's. */
+    static RaiseException error(Ruby runtime, String message) {
+        RubyClass error = (RubyClass) runtime.getModule("JRestart").getConstantAt("Error");
+        return RaiseException.from(runtime, error, message);
     }
 
     /** Errno::X with the subject (command, path, fd) as its message. */

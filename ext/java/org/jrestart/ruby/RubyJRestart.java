@@ -69,6 +69,8 @@ public final class RubyJRestart {
             fds = Descriptors.list();
         } catch (UnsupportedOperationException unknownAbi) {
             throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        } catch (IllegalStateException noProc) {
+            throw Convert.error(context.runtime, noProc.getMessage());
         }
         RubyArray<?> result = RubyArray.newArray(context.runtime, fds.size());
         for (Descriptor fd : fds) result.append(RubyDescriptor.newDescriptor(context, fd));
@@ -107,6 +109,8 @@ public final class RubyJRestart {
             throw runtime.newArgumentError(e.getMessage());
         } catch (UnsupportedOperationException unknownAbi) {
             throw runtime.newNotImplementedError(unknownAbi.getMessage());
+        } catch (IllegalStateException noProc) {
+            throw Convert.error(runtime, noProc.getMessage());
         }
     }
 
