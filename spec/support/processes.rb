@@ -41,6 +41,13 @@ module JRestartSpec
       Processes.jruby
     end
 
+    # The same, with Java system properties set in the new JVM.
+    def self.jruby_with(properties)
+      flags = properties.map { |name, value| "-D#{name}=#{value}" }
+      command = jruby
+      command.size == 1 ? [command.first, *flags.map { |f| "-J#{f}" }] : [command.first, *flags, *command.drop(1)]
+    end
+
     # A field of /proc/PID/status, e.g. "SigIgn".
     def proc_status(pid, field)
       File.read("/proc/#{pid}/status")[/^#{field}:\s*(\S+)/, 1]
@@ -59,7 +66,7 @@ module JRestartSpec
     def fds_above_2(pid)
       Dir.children("/proc/#{pid}/fd").map(&:to_i).select { |fd| fd > 2 }.sort.filter_map do |fd|
         [fd, File.readlink("/proc/#{pid}/fd/#{fd}")]
-      rescue Errno::ENOENT
+      rescue SystemCallError
         nil
       end
     end
@@ -67,7 +74,7 @@ module JRestartSpec
     def alive?(pid)
       Process.kill(0, pid)
       proc_stat(pid).first != "Z"
-    rescue Errno::ESRCH, Errno::ENOENT
+    rescue SystemCallError # ESRCH, or ENOENT and others from a /proc entry that just vanished
       false
     end
 
@@ -75,7 +82,7 @@ module JRestartSpec
       Dir.glob("/proc/[0-9]*/stat").filter_map do |path|
         fields = File.read(path).split(") ", 2).last.split
         Integer(File.basename(File.dirname(path))) if Integer(fields[1]) == pid
-      rescue Errno::ENOENT, Errno::ESRCH
+      rescue SystemCallError
         nil
       end
     end
@@ -119,9 +126,9 @@ module JRestartSpec
     class Service
       attr_reader :pid, :port, :held, :sigign
 
-      def initialize(nohup: false, env: {})
+      def initialize(nohup: false, env: {}, java_properties: {})
         @stderr = Tempfile.create(["jrestart-service", ".err"])
-        command = Processes.jruby + ["-I", LIB, SERVICE]
+        command = Processes.jruby_with(java_properties) + ["-I", LIB, SERVICE]
         command = ["/usr/bin/nohup"] + command if nohup
         @io = IO.popen([env, *command], "r+", err: @stderr.path)
         @pid = @io.pid

@@ -64,6 +64,11 @@ $stdin.each_line do |line|
     when "wait"
       status = launches.fetch(request["pid"]).wait(request["timeout"])
       reply.(status ? { "exitstatus" => status.exitstatus, "termsig" => status.termsig } : { "timeout" => true })
+    when "features"
+      reply.(JRestart.features)
+    when "fstat"
+      stat = JRestart.fstat(resources.fetch(request["name"]))
+      reply.({ "type" => stat.type, "ino" => stat.ino, "socket" => JRestart.socket?(resources.fetch(request["name"])) })
     when "fds"
       fds = Dir.children("/proc/self/fd").map(&:to_i).select { |fd| fd > 2 }.sort
       reply.({ "fds" => fds.filter_map(&describe) })

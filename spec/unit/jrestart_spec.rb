@@ -125,6 +125,17 @@ RSpec.describe JRestart do
     end
   end
 
+  describe ".features" do
+    it "reports the libc functions and the struct stat layout in use" do
+      glibc = Gem::Version.new(IO.popen(%w[getconf GNU_LIBC_VERSION], &:read)[/[\d.]+/])
+      layout = { "x86_64" => "LinuxX86_64Stat", "aarch64" => "LinuxAarch64Stat" }.fetch(RbConfig::CONFIG["host_cpu"])
+      expect(JRestart.features).to eq(fstat: glibc >= Gem::Version.new("2.33") ? :fstat : :__fxstat,
+                                      stat_layout: layout,
+                                      closefrom: glibc >= Gem::Version.new("2.34"),
+                                      chdir: glibc >= Gem::Version.new("2.29"))
+    end
+  end
+
   describe ".open_fds" do
     it "lists this process's descriptors with type, /proc target and close-on-exec" do
       server = TCPServer.new("127.0.0.1", 0)

@@ -38,6 +38,17 @@ public final class Descriptors {
         return BUFFER.get() != null;
     }
 
+    /** The libc function behind fstat: "fstat", "__fxstat", or null when there is neither. */
+    public static String fstatSymbol() {
+        return Native.FSTAT != null ? "fstat" : Native.FXSTAT != null ? "__fxstat" : null;
+    }
+
+    /** The struct stat layout in use, such as "LinuxX86_64Stat"; null on an unknown platform. */
+    public static String statLayout() {
+        StatLayout layout = BUFFER.get();
+        return layout == null ? null : layout.getClass().getSimpleName();
+    }
+
     public static Stat fstat(int fd) throws PosixException {
         if (fd < 0) throw new PosixException(Native.EBADF, "fstat(" + fd + ")");
         StatLayout layout = filled(fd);

@@ -90,6 +90,16 @@ public final class Launcher {
         }
     }
 
+    /** Whether glibc closes the child's descriptors itself (addclosefrom_np, glibc 2.34+). */
+    public static boolean hasCloseFrom() {
+        return Native.CLOSEFROM != null;
+    }
+
+    /** Whether glibc sets the child's cwd itself (addchdir_np, glibc 2.29+); else /bin/sh does. */
+    public static boolean hasChdir() {
+        return Native.CHDIR != null;
+    }
+
     /**
      * Loads libc and every class a launch uses, and builds (without spawning)
      * the attributes and file actions of a launch, so that the first restart

@@ -62,6 +62,20 @@ public final class RubyJRestart {
         }
     }
 
+    /** What this libc offers and which fallbacks are in use: {fstat:, stat_layout:, closefrom:, chdir:}. */
+    @JRubyMethod(name = "features", module = true)
+    public static IRubyObject features(ThreadContext context, IRubyObject self) {
+        Ruby runtime = context.runtime;
+        RubyHash features = RubyHash.newHash(runtime);
+        String fstat = Descriptors.fstatSymbol();
+        String layout = Descriptors.statLayout();
+        features.fastASet(runtime.newSymbol("fstat"), fstat == null ? context.nil : runtime.newSymbol(fstat));
+        features.fastASet(runtime.newSymbol("stat_layout"), layout == null ? context.nil : runtime.newString(layout));
+        features.fastASet(runtime.newSymbol("closefrom"), runtime.newBoolean(Launcher.hasCloseFrom()));
+        features.fastASet(runtime.newSymbol("chdir"), runtime.newBoolean(Launcher.hasChdir()));
+        return features;
+    }
+
     @JRubyMethod(name = "open_fds", module = true)
     public static IRubyObject open_fds(ThreadContext context, IRubyObject self) {
         List<Descriptor> fds;

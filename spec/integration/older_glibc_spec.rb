@@ -1,0 +1,62 @@
+# frozen_string_literal: true
+
+# glibc before 2.33 has no fstat symbol, before 2.34 no addclosefrom_np,
+# before 2.29 no addchdir_np. The service below is told to treat them as
+# absent (jrestart.hide_symbols), so the fallbacks run for real on this glibc:
+# __fxstat, one close action per listed descriptor, and cd through /bin/sh.
+RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np and addchdir_np" do
+  HIDDEN = %w[fstat posix_spawn_file_actions_addclosefrom_np posix_spawn_file_actions_addchdir_np].freeze
+
+  before(:all) do
+    @service = JRestartSpec::Processes::Service.new(java_properties: { "jrestart.hide_symbols" => HIDDEN.join(",") })
+  end
+  after(:all) { @service&.stop }
+
+  let(:started) { [] }
+  after { started.each { |pid| kill_and_reap(pid) if alive?(pid) } }
+
+  def sleeper(**options)
+    reply = @service.call("launch", argv: ["/bin/sleep", "60"], options: options)
+    raise "#{reply["error"]}: #{reply["message"]}" if reply["error"]
+
+    started << reply["pid"]
+    # Without addchdir_np the command starts as /bin/sh, which changes directory and execs it.
+    wait_until(message: "the shell to exec sleep") { File.readlink("/proc/#{reply["pid"]}/exe").end_with?("/sleep") }
+    reply["pid"]
+  end
+
+  it "runs the fallbacks (the precondition of the other examples)" do
+    expect(@service.call("features")).to include("fstat" => "__fxstat", "closefrom" => false, "chdir" => false)
+  end
+
+  it "reads struct stat through __fxstat" do
+    %w[@tcp @unix @file @pipe].each do |name|
+      held = @service.held[name]
+      reply = @service.call("fstat", name: name)
+      expect(reply["ino"]).to eq(File.stat("/proc/#{@service.pid}/fd/#{held["fd"]}").ino)
+      expect(reply["socket"]).to eq(name == "@tcp" || name == "@unix")
+    end
+    expect(@service.call("fstat", name: "@file")["type"]).to eq("file")
+  end
+
+  it "still gives the command no descriptor above 2" do
+    expect(fds_above_2(sleeper)).to eq([])
+  end
+
+  it "still keeps exactly what keep: names" do
+    held = @service.held["@tcp"]
+    expect(fds_above_2(sleeper(keep: ["@tcp"]))).to eq([[held["fd"], held["target"]]])
+  end
+
+  it "still sets the cwd, the session and the signals" do
+    pid = sleeper(chdir: "/tmp")
+    expect(File.readlink("/proc/#{pid}/cwd")).to eq("/tmp")
+    expect(session_of(pid)).to eq(pid)
+    expect(Integer(proc_status(pid, "SigBlk"), 16)).to eq(0)
+  end
+
+  it "refuses a missing chdir: before starting anything" do
+    expect(@service.call("launch", argv: ["/bin/true"], options: { chdir: "/nonexistent" }))
+      .to include("error" => "Errno::ENOENT")
+  end
+end
