@@ -57,35 +57,15 @@ public final class Launcher {
         byte[] executable = Native.cString(argv.get(0), "command");
         byte[] chdir = Native.cString(request.chdir, "chdir");
 
-        Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer allSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer noSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
         int logFd = request.log == null ? -1 : openLog(request.log);
-        boolean attrReady = false;
-        boolean actionsReady = false;
-        try {
-            check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
-            attrReady = true;
-            check(Native.LIBC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
-            actionsReady = true;
-
-            setAttributes(attr, allSignals, noSignals);
-            addStdio(actions, logFd);
-            if (Native.CHDIR != null) {
-                check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, chdir), "addchdir_np");
-            }
-            addCloses(actions, request.close, keep);
-
+        try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
             IntByReference pid = new IntByReference();
-            int rc = Native.LIBC.posix_spawn(pid, executable, actions, attr, argvp, envp);
+            int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
             if (rc != 0) throw new PosixException(rc, Native.text(request.command));
             Child child = new Child(pid.intValue(), request.command, path);
             child.startReaper();
             return child;
         } finally {
-            if (actionsReady) Native.LIBC.posix_spawn_file_actions_destroy(actions);
-            if (attrReady) Native.LIBC.posix_spawnattr_destroy(attr);
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }
@@ -107,44 +87,55 @@ public final class Launcher {
      * upgraded on disk before the restart cannot break it.
      */
     public static void prepare() throws PosixException {
-        Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer allSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        Pointer noSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
-        try {
-            setAttributes(attr, allSignals, noSignals);
-        } finally {
-            Native.LIBC.posix_spawnattr_destroy(attr);
-        }
-        check(Native.LIBC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
-        try {
-            addStdio(actions, -1);
-            if (Native.CHDIR != null) {
-                check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, Native.cString(new byte[] {'/'}, "chdir")),
-                        "addchdir_np");
-            }
-            addCloses(actions, CloseMode.ALL, new int[0]);
-        } finally {
-            Native.LIBC.posix_spawn_file_actions_destroy(actions);
-        }
+        new SpawnSetup(-1, Native.cString(new byte[] {'/'}, "chdir"), CloseMode.ALL, new int[0]).close();
         if (Descriptors.statSupported()) Descriptors.isSocket(0);
         Native.cStringArray(new ArrayList<byte[]>(), "argument");
         new IntByReference();
         Child.prepare();
     }
 
-    private static void setAttributes(Pointer attr, Pointer allSignals, Pointer noSignals) throws PosixException {
-        // The JVM blocks signals in its threads and Ruby code may ignore some
-        // (SIGHUP under nohup): the restart command must start with neither.
-        Native.LIBC.sigfillset(allSignals);
-        Native.LIBC.sigemptyset(noSignals);
-        check(Native.LIBC.posix_spawnattr_setsigdefault(attr, allSignals), "posix_spawnattr_setsigdefault");
-        check(Native.LIBC.posix_spawnattr_setsigmask(attr, noSignals), "posix_spawnattr_setsigmask");
-        // A new session: the command must not die with the service's process group or terminal.
-        check(Native.LIBC.posix_spawnattr_setflags(attr,
-                (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
-                "posix_spawnattr_setflags");
+    /** posix_spawn's attributes and file actions for one launch, destroyed by close(). */
+    private static final class SpawnSetup implements AutoCloseable {
+        final Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        final Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        private final Pointer allSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        private final Pointer noSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        private boolean attrReady;
+        private boolean actionsReady;
+
+        SpawnSetup(int logFd, byte[] chdir, CloseMode close, int[] keep) throws PosixException {
+            try {
+                check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
+                attrReady = true;
+                check(Native.LIBC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
+                actionsReady = true;
+                // The JVM blocks signals in its threads and Ruby code may ignore some
+                // (SIGHUP under nohup): the restart command must start with neither.
+                Native.LIBC.sigfillset(allSignals);
+                Native.LIBC.sigemptyset(noSignals);
+                check(Native.LIBC.posix_spawnattr_setsigdefault(attr, allSignals), "posix_spawnattr_setsigdefault");
+                check(Native.LIBC.posix_spawnattr_setsigmask(attr, noSignals), "posix_spawnattr_setsigmask");
+                // A new session: the command must not die with the service's process group or terminal.
+                check(Native.LIBC.posix_spawnattr_setflags(attr,
+                        (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
+                        "posix_spawnattr_setflags");
+                addStdio(actions, logFd);
+                if (Native.CHDIR != null) {
+                    check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, chdir), "addchdir_np");
+                }
+                addCloses(actions, close, keep);
+            } catch (PosixException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (actionsReady) Native.LIBC.posix_spawn_file_actions_destroy(actions);
+            if (attrReady) Native.LIBC.posix_spawnattr_destroy(attr);
+            actionsReady = attrReady = false;
+        }
     }
 
     /** The file a command names: an absolute path as it is, a bare name from the search path. */
