@@ -4,81 +4,66 @@ require "socket"
 require "tmpdir"
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "jrestart"
+require_relative "managers"
 
-# `bin/rake demo`: starts examples/demo_service.rb through its LSB init script
-# (start-stop-daemon, pidfile in a temporary run directory), asks it to restart
+# `bin/rake demo [MANAGER=init.d|supervisord|runit|daemontools|s6]`: runs
+# examples/demo_service.rb under that service manager, asks it to restart
 # itself, and waits until a different pid answers on the same port.
 module JRestartDemo
-  INIT_SCRIPT = File.expand_path("init.d/demo-service", __dir__)
-  LIB = File.expand_path("../lib", __dir__)
-  TIMEOUT = 120
-
   module_function
 
-  def run(out: $stdout)
+  def run(manager: ENV.fetch("MANAGER", "init.d"), out: $stdout)
     Dir.mktmpdir("jrestart-demo") do |dir|
-      port = free_port
-      env = environment(dir, port)
+      supervised = Supervised.create(manager, dir, free_port)
       say = ->(label, text) { out.puts(format("  %-10s %s", "#{label}:", text)) }
-      out.puts "jrestart demo: #{INIT_SCRIPT} (start-stop-daemon), service on 127.0.0.1:#{port}"
+      out.puts "jrestart demo under #{supervised.name}, service on 127.0.0.1:#{supervised.port}, run directory #{dir}"
+      ok = false
       begin
-        init(env, dir, "start") || (return failed(out, dir, "the init script could not start the service"))
-        old_pid = wait_for(port) { |pid| pid }
-        return failed(out, dir, "the service did not answer on port #{port}") unless old_pid
-        say.("started", "pid #{old_pid}")
+        supervised.start || (return failed(out, dir, "#{supervised.name} could not start the service"))
+        old_pid = wait_for(supervised.port) { |pid| pid }
+        return failed(out, dir, "the service did not answer on port #{supervised.port}") unless old_pid
 
-        asked = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-        reply = ask(port, "restart").to_s
-        _, restart_pid, inherited = reply.match(/\Arestarting (\d+) inherited=(\S+)\z/).to_a
-        return failed(out, dir, "the service answered #{reply.inspect} to restart") unless restart_pid
-        say.("restart", "pid #{old_pid} ran `#{File.basename(INIT_SCRIPT)} restart` through JRestart.restart! as pid #{restart_pid}")
-        say.("inherited", "descriptors above 2 the restart command got from the service: #{inherited}")
+        say.("started", "pid #{old_pid}; #{supervised.status.first}")
+        round = restart(supervised, old_pid)
+        return failed(out, dir, round[:error]) if round[:error]
 
-        new_pid = wait_for(port) { |pid| pid if pid != old_pid }
-        return failed(out, dir, "no new pid answered within #{TIMEOUT}s") unless new_pid
-        seconds = Process.clock_gettime(Process::CLOCK_MONOTONIC) - asked
-        say.("answered", format("new pid %d on the same port, %.2f s after the restart request", new_pid, seconds))
-        say.("status", capture(env, "status").strip)
-        File.foreach(File.join(dir, "restart.log")) { |line| say.("log", line.chomp) }
-        ok = inherited == "none"
+        say.("restart", "pid #{old_pid} called JRestart.restart!: restart command pid #{round[:restart_pid]}, " \
+                        "chosen by #{round[:via]}")
+        say.("inherited", "descriptors above 2 the restart command got from the service: #{round[:inherited]}")
+        say.("answered", format("new pid %d on the same port, %.2f s after the restart request",
+                                round[:new_pid], round[:seconds]))
+        say.("status", supervised.status.first)
+        log = File.join(dir, "restart.log")
+        File.foreach(log) { |line| say.("log", line.chomp) } if File.exist?(log)
+        ok = round[:inherited] == "none" && supervised.status.last == round[:new_pid]
       ensure
-        stopped = init(env, dir, "stop")
-        gone = [old_pid, new_pid].compact.all? { |pid| !alive?(pid) }
-        say.("stopped", stopped && gone ? "service stopped, nothing left running" : "STOP FAILED")
-        ok &&= stopped && gone
+        stopped = supervised.stop
+        say.("stopped", stopped ? "service and #{supervised.name} stopped, nothing left running" : "STOP FAILED")
+        ok &&= stopped
       end
       out.puts(ok ? "OK" : "FAILED")
       ok
     end
   end
 
-  # The init script gets the settings an /etc/default file would give it.
-  def environment(dir, port)
-    jruby = if File.executable?(RbConfig.ruby)
-              [RbConfig.ruby]
-            else
-              jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-              [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-jar", jar]
-            end
-    { "DEMO_RUN_DIR" => dir, "DEMO_PORT" => port.to_s, "DEMO_JRUBY" => jruby.first,
-      "DEMO_JRUBY_OPTS" => (jruby.drop(1) + ["-I", LIB]).join(" ") }
-  end
+  # One restart round: asks the service running as old_pid to restart itself
+  # and waits for a new pid on the same port.
+  def restart(supervised, old_pid)
+    asked = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    reply = ask(supervised.port, "restart").to_s
+    _, restart_pid, via, inherited = reply.match(/\Arestarting (\d+) via=(\S+) inherited=(\S+)\z/).to_a
+    return { error: "the service answered #{reply.inspect} to restart" } unless restart_pid
 
-  # Runs the init script the way a plugin would: detached, nothing of this JVM inherited.
-  def init(env, dir, action)
-    JRestart.launch(INIT_SCRIPT, action, env: env, log: File.join(dir, "init.log")).wait(TIMEOUT)&.success?
-  end
+    new_pid = wait_for(supervised.port) { |pid| pid if pid != old_pid }
+    return { error: "no new pid answered within #{Supervised::TIMEOUT}s" } unless new_pid
 
-  def capture(env, action)
-    IO.popen([env, INIT_SCRIPT, action], &:read)
+    { restart_pid: Integer(restart_pid), via: via, inherited: inherited, new_pid: new_pid,
+      seconds: Process.clock_gettime(Process::CLOCK_MONOTONIC) - asked }
   end
 
   def failed(out, dir, why)
     out.puts "FAILED: #{why}"
-    %w[init.log demo-service.out restart.log].each do |name|
-      path = File.join(dir, name)
-      out.puts("--- #{name}\n#{File.read(path)}") if File.exist?(path)
-    end
+    Dir.glob(File.join(dir, "*.{log,out}")).sort.each { |path| out.puts("--- #{File.basename(path)}\n#{File.read(path)}") }
     false
   end
 
@@ -93,7 +78,7 @@ module JRestartDemo
 
   # Polls the port until the block accepts the pid it answers with.
   def wait_for(port)
-    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + TIMEOUT
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + Supervised::TIMEOUT
     while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
       answer = ask(port, "pid")
       result = answer =~ /\A\d+\z/ && yield(Integer(answer))
@@ -102,10 +87,6 @@ module JRestartDemo
       sleep 0.05
     end
     nil
-  end
-
-  def alive?(pid)
-    File.exist?("/proc/#{pid}") && File.read("/proc/#{pid}/stat").split(") ", 2).last.split.first != "Z"
   end
 
   def free_port

@@ -1,17 +1,18 @@
 # frozen_string_literal: true
 
-# The demo's service: a JRuby TCP server on 127.0.0.1:$DEMO_PORT, started by
-# examples/init.d/demo-service. Send it a line:
+# The demo's service: a JRuby TCP server on 127.0.0.1:$DEMO_PORT, run by
+# examples/init.d/demo-service or another service manager (examples/managers.rb).
+# Send it a line:
 #   pid      -> its pid
-#   restart  -> it restarts itself through its init script and answers
-#               "restarting PID inherited=none", where PID is the restart
-#               command and "inherited" lists what that command got from the
-#               service besides stdio.
+#   restart  -> it calls JRestart.restart! with no command, so that the
+#               command comes from JRESTART_COMMAND or from the detected
+#               manager, and answers "restarting PID via=HOW inherited=none":
+#               PID is the restart command, HOW where it came from, and
+#               "inherited" what it got from the service besides stdio.
 require "socket"
 require "jrestart"
 
 port = Integer(ENV.fetch("DEMO_PORT"))
-init_script = ENV.fetch("DEMO_INIT_SCRIPT")
 restart_log = File.join(ENV.fetch("DEMO_RUN_DIR"), "restart.log")
 
 # Descriptors above 2 of pid that are also open here: the same socket, pipe or file.
@@ -37,10 +38,12 @@ loop do
   Thread.new(server.accept) do |client|
     case client.gets.to_s.strip
     when "restart"
-      # The delay lets this request be answered before the init script stops us.
-      launch = JRestart.restart!(init_script, "restart", log: restart_log, delay: 1)
+      # The delay lets this request be answered before the manager stops us.
+      launch = JRestart.restart!(log: restart_log, delay: 1)
       inherited = inherited_from_me(launch.pid)
-      client.puts "restarting #{launch.pid} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+      choice = JRestart.restart_command
+      via = [choice.source, choice.manager&.name].compact.join(":")
+      client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
     else
       client.puts Process.pid
     end

@@ -8,3 +8,4 @@ require "jrestart/jrestart.jar"
 JRuby::Util.load_ext("org.jrestart.ruby.JRestartLibrary")
 
 require "jrestart/launch"
+require "jrestart/command"

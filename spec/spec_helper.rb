@@ -12,7 +12,14 @@ RSpec.configure do |config|
   config.include JRestartSpec::Processes
   config.disable_monkey_patching!
   config.order = :defined
-  # Orphans of the services the specs kill are re-parented to this JVM, which
-  # can then reap them: no spec leaves a zombie behind.
-  config.before(:suite) { JRestartSpec::Processes.become_subreaper }
+  # Examples that kill a service adopt its orphans, so that they can reap them
+  # too. Only those: an init script's daemons must stay the init's orphans,
+  # or start-stop-daemon would wait on zombies this JVM has not reaped yet.
+  config.around(:each, :subreaper) do |example|
+    JRestartSpec::Processes.subreaper(true)
+    example.run
+  ensure
+    JRestartSpec::Processes.subreaper(false)
+    reap_orphans
+  end
 end

@@ -21,13 +21,15 @@ module JRestart
     end
 
     # launch, at most once per process: later and concurrent calls return the
-    # first JRestart::Launch. A call that raises starts nothing and does not count.
-    def restart!(command = nil, *args, **options)
-      if command.nil?
-        raise ArgumentError, "JRestart.restart! needs the command that restarts this service, " \
-                             "e.g. JRestart.restart!(\"/etc/init.d/myservice\", \"restart\")"
+    # first JRestart::Launch. A call that raises starts nothing and does not
+    # count. Without a command it runs JRestart.command, else JRESTART_COMMAND,
+    # else the detected service manager's restart command.
+    def restart!(*argv, **options)
+      raise ArgumentError, "JRestart.restart!: the command is nil" if argv.first.nil? && !argv.empty?
+
+      @restart_lock.synchronize do
+        @restart ||= launch(*(argv.empty? ? chosen_command : argv), **options)
       end
-      @restart_lock.synchronize { @restart ||= launch(command, *args, **options) }
     end
   end
 end

@@ -150,7 +150,7 @@ RSpec.describe "JRestart.launch from a JRuby service" do
   end
 end
 
-RSpec.describe "a command launched by a service that is then killed" do
+RSpec.describe "a command launched by a service that is then killed", :subreaper do
   after { @service&.stop }
 
   it "outlives a SIGKILL of the JVM sent right after launch returns, and the port is free again" do
@@ -160,7 +160,7 @@ RSpec.describe "a command launched by a service that is then killed" do
       mark = File.join(dir, "done")
       reply = @service.call("launch", argv: ["/bin/sh", "-c", "sleep 2; echo survived > #{mark}"], options: {})
       @service.kill9
-      # The launched command is now an orphan (re-parented to this subreaper) and keeps running.
+      # The launched command is now an orphan, re-parented to this JVM (a subreaper here), and runs on.
       expect(alive?(reply["pid"])).to be(true)
       expect { TCPServer.new("127.0.0.1", port).close }.not_to raise_error
       Timeout.timeout(30) { Process.wait(reply["pid"]) }

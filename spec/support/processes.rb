@@ -22,8 +22,8 @@ module JRestartSpec
     end
     PR_SET_CHILD_SUBREAPER = 36
 
-    def self.become_subreaper
-      Prctl.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    def self.subreaper(on)
+      Prctl.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
     end
 
     # How to start another JRuby like this one: bin/jruby where JRuby is
@@ -111,6 +111,17 @@ module JRestartSpec
         Timeout.timeout(10) { Process.wait(pid) }
       rescue Errno::ECHILD
         wait_until(timeout: 10, message: "pid #{pid} to go") { !alive?(pid) }
+      end
+    end
+
+    # Reaps the orphans this subreaper adopted that have exited since.
+    def reap_orphans
+      children_of(Process.pid).each do |pid|
+        next unless proc_stat(pid).first == "Z"
+
+        Process.waitpid(pid, Process::WNOHANG)
+      rescue SystemCallError
+        nil
       end
     end
 

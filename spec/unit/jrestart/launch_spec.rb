@@ -165,9 +165,3 @@ RSpec.describe "JRestart.launch" do
     end
   end
 end
-
-RSpec.describe "JRestart.restart!" do
-  it "needs a command" do
-    expect { JRestart.restart! }.to raise_error(ArgumentError, /needs the command that restarts this service/)
-  end
-end

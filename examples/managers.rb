@@ -1,0 +1,286 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "shellwords"
+require "jrestart"
+
+module JRestartDemo
+  # examples/demo_service.rb run by one real service manager, with everything
+  # (configuration, control files, logs) in a run directory of its own. Used
+  # by `bin/rake demo MANAGER=...` and by spec/integration/managers_spec.rb.
+  class Supervised
+    SERVICE = File.expand_path("demo_service.rb", __dir__)
+    INIT_SCRIPT = File.expand_path("init.d/demo-service", __dir__)
+    LIB = File.expand_path("../lib", __dir__)
+    PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    TIMEOUT = 120
+
+    def self.managers
+      { "init.d" => InitD, "supervisord" => Supervisord, "runit" => Runit, "daemontools" => Daemontools, "s6" => S6 }
+    end
+
+    def self.create(name, dir, port)
+      managers.fetch(name) do
+        raise ArgumentError, "unknown MANAGER #{name.inspect}: use one of #{managers.keys.join(", ")}"
+      end.new(dir, port)
+    end
+
+    # How to start another JRuby like this one, with a JIT that favours start-up.
+    def self.jruby
+      if File.executable?(RbConfig.ruby)
+        [RbConfig.ruby, "-J-XX:TieredStopAtLevel=1"]
+      else
+        jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
+        [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-XX:TieredStopAtLevel=1", "-jar", jar]
+      end
+    end
+
+    attr_reader :dir, :port
+
+    def initialize(dir, port)
+      @dir = dir
+      @port = port
+    end
+
+    def name
+      self.class.name.split("::").last.downcase
+    end
+
+    # Every process of this run carries it, so that stop can prove none is left.
+    def marker
+      { "JRESTART_DEMO_DIR" => dir }
+    end
+
+    def service_env
+      marker.merge("PATH" => PATH, "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir)
+    end
+
+    def service_argv
+      self.class.jruby + ["-I", LIB, SERVICE]
+    end
+
+    # The manager's own status command: [its output, the pid it reports up, or nil].
+    def status
+      out = IO.popen(status_command, err: %i[child out], &:read).strip
+      [out, out[up_pattern, 1]&.to_i]
+    end
+
+    # Processes of this run still alive (zombies are not).
+    def leftovers
+      needle = "JRESTART_DEMO_DIR=#{dir}\0"
+      Dir.glob("/proc/[0-9]*").filter_map do |proc_dir|
+        pid = File.basename(proc_dir).to_i
+        next if pid == Process.pid
+        next unless File.binread("#{proc_dir}/environ").include?(needle)
+        next if File.read("#{proc_dir}/stat").split(") ", 2).last.start_with?("Z")
+
+        pid
+      rescue SystemCallError
+        nil
+      end
+    end
+
+    # Stops the service and its manager; true when nothing of this run is left.
+    def stop
+      shutdown
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 30
+      sleep 0.1 while !leftovers.empty? && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+      left = leftovers
+      left.each do |pid|
+        Process.kill(:KILL, pid)
+      rescue SystemCallError
+        nil
+      end
+      left.empty?
+    end
+
+    private
+
+    # A command run the way a plugin would run one: detached, inheriting nothing.
+    def run(*argv, env: {})
+      JRestart.launch(*argv, env: marker.merge(env), log: File.join(dir, "#{name}.log")).wait(TIMEOUT)&.success?
+    end
+
+    def start_supervisor(*argv)
+      @supervisor = JRestart.launch(*argv, env: marker, log: File.join(dir, "#{name}.log"))
+    end
+
+    def wait_for_supervisor
+      @supervisor&.wait(TIMEOUT)
+    end
+
+    def write_run_script(service_dir)
+      FileUtils.mkdir_p(service_dir)
+      env = service_env.map { |k, v| "#{k}=#{v}" }
+      File.write(File.join(service_dir, "run"), <<~SH)
+        #!/bin/sh
+        exec 2>&1
+        exec env #{env.map { |e| Shellwords.escape(e) }.join(" ")} #{service_argv.map { |a| Shellwords.escape(a) }.join(" ")}
+      SH
+      File.chmod(0o755, File.join(service_dir, "run"))
+    end
+  end
+
+  # An LSB init script on Debian's start-stop-daemon; the script exports
+  # JRESTART_COMMAND for the service, as an /etc/default file would.
+  class InitD < Supervised
+    def name
+      "init.d"
+    end
+
+    def start
+      run(INIT_SCRIPT, "start", env: init_env)
+    end
+
+    private
+
+    def init_env
+      jruby = self.class.jruby
+      service_env.merge("DEMO_JRUBY" => jruby.first, "DEMO_JRUBY_OPTS" => (jruby.drop(1) + ["-I", LIB]).join(" "))
+    end
+
+    def status_command
+      [init_env, INIT_SCRIPT, "status"]
+    end
+
+    def up_pattern
+      /is running \(pid (\d+)\)/
+    end
+
+    def shutdown
+      run(INIT_SCRIPT, "stop", env: init_env)
+    end
+  end
+
+  # supervisord in the foreground with its own configuration and socket.
+  class Supervisord < Supervised
+    def start
+      File.write(conf, <<~INI)
+        [unix_http_server]
+        file=#{dir}/supervisor.sock
+
+        [supervisord]
+        nodaemon=true
+        logfile=#{dir}/supervisord.log
+        pidfile=#{dir}/supervisord.pid
+        childlogdir=#{dir}
+
+        [rpcinterface:supervisor]
+        supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+        [supervisorctl]
+        serverurl=unix://#{dir}/supervisor.sock
+
+        [program:demo]
+        command=#{service_argv.join(" ")}
+        environment=#{service_env.map { |k, v| %(#{k}="#{v}") }.join(",")}
+        directory=/
+        autorestart=true
+        stopwaitsecs=30
+        redirect_stderr=true
+        stdout_logfile=#{dir}/demo-service.out
+      INI
+      start_supervisor("supervisord", "-c", conf)
+    end
+
+    private
+
+    def conf
+      File.join(dir, "supervisord.conf")
+    end
+
+    def status_command
+      ["supervisorctl", "-c", conf, "status", "demo"]
+    end
+
+    def up_pattern
+      /RUNNING\s+pid (\d+)/
+    end
+
+    def shutdown
+      run("supervisorctl", "-c", conf, "shutdown")
+      wait_for_supervisor
+    end
+  end
+
+  # runit: one runsv for the service directory.
+  class Runit < Supervised
+    def start
+      write_run_script(service_dir)
+      start_supervisor("runsv", service_dir)
+    end
+
+    private
+
+    def service_dir
+      File.join(dir, "service", "demo")
+    end
+
+    def status_command
+      ["sv", "status", service_dir]
+    end
+
+    def up_pattern
+      /\Arun: .*\(pid (\d+)\)/
+    end
+
+    def shutdown
+      run("sv", "exit", service_dir)
+      wait_for_supervisor
+    end
+  end
+
+  # daemontools: one supervise for the service directory.
+  class Daemontools < Supervised
+    def start
+      write_run_script(service_dir)
+      start_supervisor("supervise", service_dir)
+    end
+
+    private
+
+    def service_dir
+      File.join(dir, "service", "demo")
+    end
+
+    def status_command
+      ["svstat", service_dir]
+    end
+
+    def up_pattern
+      /: up \(pid (\d+)\)/
+    end
+
+    def shutdown
+      run("svc", "-dx", service_dir)
+      wait_for_supervisor
+    end
+  end
+
+  # s6: one s6-supervise for the service directory.
+  class S6 < Supervised
+    def start
+      write_run_script(service_dir)
+      start_supervisor("s6-supervise", service_dir)
+    end
+
+    private
+
+    def service_dir
+      File.join(dir, "service", "demo")
+    end
+
+    def status_command
+      ["s6-svstat", service_dir]
+    end
+
+    def up_pattern
+      /\Aup \(pid (\d+)/
+    end
+
+    def shutdown
+      run("s6-svc", "-dx", service_dir)
+      wait_for_supervisor
+    end
+  end
+end

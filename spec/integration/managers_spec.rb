@@ -1,0 +1,62 @@
+# frozen_string_literal: true
+
+require "tmpdir"
+require_relative "../../examples/demo"
+
+# The demo service runs under each real service manager and calls
+# JRestart.restart! with no command: the command comes from detection (or,
+# under the init script, from JRESTART_COMMAND). Every round must bring up a
+# new pid on the same port that the manager's own status command reports up.
+RSpec.describe "JRestart.restart! with no command under real service managers" do
+  ROUNDS = Integer(ENV.fetch("ROUNDS", "10"))
+  EXPECTED_VIA = Hash.new { |_, manager| "detected:#{manager}" }.merge("init.d" => "environment")
+
+  def logs(dir)
+    Dir.glob(File.join(dir, "*.{log,out}")).sort.map { |path| "--- #{File.basename(path)}\n#{File.read(path)}" }.join("\n")
+  end
+
+  # Debian package => a program of it; CI installs them all (.ci/run).
+  PACKAGES = { "supervisord" => %w[supervisor supervisord], "runit" => %w[runit runsv],
+               "daemontools" => %w[daemontools supervise], "s6" => %w[s6 s6-supervise],
+               "init.d" => %w[dpkg start-stop-daemon] }.freeze
+
+  JRestartDemo::Supervised.managers.each_key do |manager|
+    it "#{manager}: #{ROUNDS} restarts in a row, each a new pid on the same port that #{manager} reports up" do
+      package, program = PACKAGES.fetch(manager)
+      unless ENV["PATH"].split(":").any? { |dir| File.executable?(File.join(dir, program)) } || ENV["CI"]
+        skip "#{program} is not installed (apt-get install #{package}); CI installs it"
+      end
+
+      Dir.mktmpdir("jrestart-#{manager}") do |dir|
+        supervised = JRestartDemo::Supervised.create(manager, dir, free_port)
+        seconds = []
+        begin
+          expect(supervised.start).to be_truthy
+          pid = JRestartDemo.wait_for(supervised.port) { |answer| answer }
+          expect(pid).to be_a(Integer), "the service never answered:\n#{logs(dir)}"
+          wait_until(message: "#{manager} to report pid #{pid} up") { supervised.status.last == pid }
+
+          ROUNDS.times do |i|
+            round = JRestartDemo.restart(supervised, pid)
+            expect(round[:error]).to be_nil, "round #{i + 1}: #{round[:error]}\n#{logs(dir)}"
+            expect(round[:via]).to eq(EXPECTED_VIA[manager])
+            expect(round[:inherited]).to eq("none")
+            expect(round[:new_pid]).not_to eq(pid)
+            wait_until(message: "#{manager} to report pid #{round[:new_pid]} up") do
+              supervised.status.last == round[:new_pid]
+            end
+            pid = round[:new_pid]
+            seconds << round[:seconds]
+          end
+        ensure
+          expect(supervised.stop).to be(true), "processes of this run were left running:\n#{logs(dir)}"
+        end
+        median = seconds.sort[seconds.size / 2]
+        RSpec.configuration.reporter.message(
+          format("\n  %s: %d/%d restarts, request to new pid answering: median %.2f s, max %.2f s",
+                 manager, seconds.size, ROUNDS, median, seconds.max)
+        )
+      end
+    end
+  end
+end
