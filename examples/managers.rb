@@ -203,11 +203,12 @@ module JRestartDemo
     end
   end
 
-  # runit: one runsv for the service directory.
-  class Runit < Supervised
+  # runit, daemontools and s6: one supervisor process per service directory,
+  # driven by that toolkit's own control and status programs.
+  class ServiceDirectory < Supervised
     def start
       write_run_script(service_dir)
-      start_supervisor("runsv", service_dir)
+      start_supervisor(self.class::SUPERVISOR, service_dir)
     end
 
     private
@@ -217,70 +218,37 @@ module JRestartDemo
     end
 
     def status_command
-      ["sv", "status", service_dir]
+      [*self.class::STATUS, service_dir]
     end
 
     def up_pattern
-      /\Arun: .*\(pid (\d+)\)/
+      self.class::UP
     end
 
     def shutdown
-      run("sv", "exit", service_dir)
+      run(*self.class::EXIT, service_dir)
       wait_for_supervisor
     end
   end
 
-  # daemontools: one supervise for the service directory.
-  class Daemontools < Supervised
-    def start
-      write_run_script(service_dir)
-      start_supervisor("supervise", service_dir)
-    end
-
-    private
-
-    def service_dir
-      File.join(dir, "service", "demo")
-    end
-
-    def status_command
-      ["svstat", service_dir]
-    end
-
-    def up_pattern
-      /: up \(pid (\d+)\)/
-    end
-
-    def shutdown
-      run("svc", "-dx", service_dir)
-      wait_for_supervisor
-    end
+  class Runit < ServiceDirectory
+    SUPERVISOR = "runsv"
+    STATUS = %w[sv status].freeze
+    UP = /\Arun: .*\(pid (\d+)\)/.freeze
+    EXIT = %w[sv exit].freeze
   end
 
-  # s6: one s6-supervise for the service directory.
-  class S6 < Supervised
-    def start
-      write_run_script(service_dir)
-      start_supervisor("s6-supervise", service_dir)
-    end
+  class Daemontools < ServiceDirectory
+    SUPERVISOR = "supervise"
+    STATUS = %w[svstat].freeze
+    UP = /: up \(pid (\d+)\)/.freeze
+    EXIT = %w[svc -dx].freeze
+  end
 
-    private
-
-    def service_dir
-      File.join(dir, "service", "demo")
-    end
-
-    def status_command
-      ["s6-svstat", service_dir]
-    end
-
-    def up_pattern
-      /\Aup \(pid (\d+)/
-    end
-
-    def shutdown
-      run("s6-svc", "-dx", service_dir)
-      wait_for_supervisor
-    end
+  class S6 < ServiceDirectory
+    SUPERVISOR = "s6-supervise"
+    STATUS = %w[s6-svstat].freeze
+    UP = /\Aup \(pid (\d+)/.freeze
+    EXIT = %w[s6-svc -dx].freeze
   end
 end

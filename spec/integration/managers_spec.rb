@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
 require "tmpdir"
-require_relative "../../examples/demo"
 
 # The demo service runs under each real service manager and calls
 # JRestart.restart! with no command: the command comes from detection (or,
@@ -28,7 +27,7 @@ RSpec.describe "JRestart.restart! with no command under real service managers" d
       end
 
       Dir.mktmpdir("jrestart-#{manager}") do |dir|
-        supervised = JRestartDemo::Supervised.create(manager, dir, free_port)
+        supervised = JRestartDemo::Supervised.create(manager, dir, JRestartDemo.free_port)
         seconds = []
         begin
           expect(supervised.start).to be_truthy

@@ -7,6 +7,7 @@ require "socket"
 require "timeout"
 require "tempfile"
 require "tmpdir"
+require_relative "../../examples/demo"
 
 module JRestartSpec
   # Real processes for the specs: JRuby services, /proc inspection, reaping.
@@ -26,26 +27,12 @@ module JRestartSpec
       Prctl.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
     end
 
-    # How to start another JRuby like this one: bin/jruby where JRuby is
-    # installed, else this JVM's java with the jruby-complete jar.
-    def self.jruby
-      @jruby ||= if File.executable?(RbConfig.ruby)
-                   [RbConfig.ruby]
-                 else
-                   jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-                   [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-jar", jar]
-                 end
-    end
-
-    def jruby
-      Processes.jruby
-    end
-
-    # The same, with Java system properties set in the new JVM.
+    # Another JRuby like this one (the demo's way), with Java system properties set.
     def self.jruby_with(properties)
       flags = properties.map { |name, value| "-D#{name}=#{value}" }
-      command = jruby
-      command.size == 1 ? [command.first, *flags.map { |f| "-J#{f}" }] : [command.first, *flags, *command.drop(1)]
+      command = JRestartDemo::Supervised.jruby
+      flags = flags.map { |flag| "-J#{flag}" } unless File.basename(command.first) == "java"
+      [command.first, *flags, *command.drop(1)]
     end
 
     # A field of /proc/PID/status, e.g. "SigIgn".
@@ -123,13 +110,6 @@ module JRestartSpec
       rescue SystemCallError
         nil
       end
-    end
-
-    def free_port
-      server = TCPServer.new("127.0.0.1", 0)
-      server.addr[1]
-    ensure
-      server&.close
     end
 
     # A JRuby service (spec/support/service.rb) holding a TCP listener, a UNIX

@@ -66,12 +66,6 @@ public final class Descriptors {
         return fd >= 0 && Native.LIBC.fcntl(fd, F_GETFD, 0) != -1;
     }
 
-    public static boolean isCloseOnExec(int fd) throws PosixException {
-        int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
-        if (flags == -1) throw new PosixException(Native.errno(), "fcntl(" + fd + ", F_GETFD)");
-        return (flags & FD_CLOEXEC) != 0;
-    }
-
     /** The open descriptors, in order; those closed while being listed are left out. */
     public static List<Descriptor> list() {
         List<Descriptor> result = new ArrayList<Descriptor>();
