@@ -125,6 +125,38 @@ RSpec.describe JRestart do
     end
   end
 
+  describe ".open_fds socket details" do
+    it "give family, local address and listening state from getsockname and SO_ACCEPTCONN" do
+      server = TCPServer.new("127.0.0.1", 0)
+      client = TCPSocket.new("127.0.0.1", server.addr[1])
+      server6 = TCPServer.new("::1", 0)
+      path = File.join(tmp, "s.sock")
+      unix = UNIXServer.new(path)
+      a, b = UNIXSocket.pair
+      fds = JRestart.open_fds.to_h { |d| [d.fd, d] }
+
+      expect(fds[server.fileno].local_address).to eq("127.0.0.1:#{server.addr[1]}")
+      expect(fds[server.fileno].family).to eq(:inet6).or eq(:inet) # the JDK opens dual-stack sockets
+      expect(fds[server.fileno]).to be_listening
+      expect(fds[client.fileno].local_address).to eq("127.0.0.1:#{client.addr[1]}")
+      expect(fds[client.fileno]).not_to be_listening
+      expect(fds[server6.fileno].to_h).to include(family: :inet6, local_address: "[::1]:#{server6.addr[1]}", listening: true)
+      expect(fds[unix.fileno].to_h).to include(family: :unix, local_address: path, listening: true)
+      expect(fds[a.fileno].to_h).to include(family: :unix, local_address: "", listening: false)
+      expect(fds[a.fileno].inspect).to include("unix unnamed")
+    ensure
+      [server, client, server6, unix, a, b].each { |io| io&.close }
+    end
+
+    it "are nil and false for what is not a socket" do
+      File.open(__FILE__) do |f|
+        d = JRestart.open_fds.find { |x| x.fd == f.fileno }
+        expect([d.family, d.local_address, d.listening?]).to eq([nil, nil, false])
+        expect(d.to_h.keys).to eq(%i[fd type target close_on_exec])
+      end
+    end
+  end
+
   describe ".features" do
     it "reports the libc functions and the struct stat layout in use" do
       glibc = Gem::Version.new(IO.popen(%w[getconf GNU_LIBC_VERSION], &:read)[/[\d.]+/])

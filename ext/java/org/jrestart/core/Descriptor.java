@@ -6,11 +6,14 @@ public final class Descriptor {
     public final FileType type;
     public final String target;
     public final boolean closeOnExec;
+    /** For a socket, what it is bound to; null otherwise. */
+    public final SocketInfo socket;
 
-    Descriptor(int fd, FileType type, String target, boolean closeOnExec) {
+    Descriptor(int fd, FileType type, String target, boolean closeOnExec, SocketInfo socket) {
         this.fd = fd;
         this.type = type;
         this.target = target;
         this.closeOnExec = closeOnExec;
+        this.socket = socket;
     }
 }

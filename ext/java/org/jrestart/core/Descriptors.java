@@ -79,7 +79,9 @@ public final class Descriptors {
             } catch (IOException closedMeanwhile) {
                 continue;
             }
-            result.add(new Descriptor(fd, FileType.fromMode(layout.mode()), target, (flags & FD_CLOEXEC) != 0));
+            FileType type = FileType.fromMode(layout.mode());
+            SocketInfo socket = type == FileType.SOCKET ? SocketInfo.of(fd) : null;
+            result.add(new Descriptor(fd, type, target, (flags & FD_CLOEXEC) != 0, socket));
         }
         return result;
     }

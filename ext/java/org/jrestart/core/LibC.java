@@ -33,6 +33,8 @@ public interface LibC {
     int close(int fd);
     int access(@In byte[] path, int mode);
     int fcntl(int fd, int cmd, int arg);
+    int getsockname(int fd, Pointer addr, @In @Out IntByReference addrlen);
+    int getsockopt(int fd, int level, int optname, Pointer optval, @In @Out IntByReference optlen);
     int getpid();
     int waitpid(int pid, @Out IntByReference status, int options);
     int kill(int pid, int sig);

@@ -64,6 +64,24 @@ public final class RubyDescriptor extends RubyObject {
         return context.runtime.newBoolean(descriptor.type == FileType.SOCKET);
     }
 
+    /** :inet, :inet6, :unix (or :"family N") for a socket; nil otherwise. */
+    @JRubyMethod
+    public IRubyObject family(ThreadContext context) {
+        return descriptor.socket == null ? context.nil : context.runtime.newSymbol(descriptor.socket.family);
+    }
+
+    /** "127.0.0.1:8080", "[::1]:8080", a UNIX socket path, "@name" (abstract) or "" for a socket; nil otherwise. */
+    @JRubyMethod
+    public IRubyObject local_address(ThreadContext context) {
+        return descriptor.socket == null ? context.nil : context.runtime.newString(descriptor.socket.localAddress);
+    }
+
+    /** Whether the socket listens (SO_ACCEPTCONN); false for anything else. */
+    @JRubyMethod(name = "listening?")
+    public IRubyObject listening_p(ThreadContext context) {
+        return context.runtime.newBoolean(descriptor.socket != null && descriptor.socket.listening);
+    }
+
     @JRubyMethod
     public IRubyObject to_h(ThreadContext context) {
         Ruby runtime = context.runtime;
@@ -72,12 +90,24 @@ public final class RubyDescriptor extends RubyObject {
         hash.fastASet(runtime.newSymbol("type"), type(context));
         hash.fastASet(runtime.newSymbol("target"), target(context));
         hash.fastASet(runtime.newSymbol("close_on_exec"), close_on_exec_p(context));
+        if (descriptor.socket != null) {
+            hash.fastASet(runtime.newSymbol("family"), family(context));
+            hash.fastASet(runtime.newSymbol("local_address"), local_address(context));
+            hash.fastASet(runtime.newSymbol("listening"), listening_p(context));
+        }
         return hash;
     }
 
     @JRubyMethod
     public IRubyObject inspect(ThreadContext context) {
-        return context.runtime.newString("#<JRestart::Descriptor " + descriptor.fd + " " + descriptor.type.label()
-                + " " + descriptor.target + (descriptor.closeOnExec ? " cloexec" : "") + ">");
+        StringBuilder s = new StringBuilder("#<JRestart::Descriptor ").append(descriptor.fd).append(' ')
+                .append(descriptor.type.label()).append(' ').append(descriptor.target);
+        if (descriptor.socket != null) {
+            String address = descriptor.socket.localAddress;
+            s.append(' ').append(descriptor.socket.family).append(' ').append(address.isEmpty() ? "unnamed" : address);
+            if (descriptor.socket.listening) s.append(" listening");
+        }
+        if (descriptor.closeOnExec) s.append(" cloexec");
+        return context.runtime.newString(s.append('>').toString());
     }
 }
