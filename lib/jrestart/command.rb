@@ -49,15 +49,5 @@ module JRestart
     def detect
       Detect.call
     end
-
-    private
-
-    def chosen_command
-      choice = restart_command
-      return choice.command if choice
-
-      raise Error, "JRestart.restart! has no command to run: none was given, JRestart.command and " \
-                   "JRESTART_COMMAND are not set, and no service manager was detected (#{Detect.explain})"
-    end
   end
 end

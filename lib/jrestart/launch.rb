@@ -1,6 +1,9 @@
 # frozen_string_literal: true
 
 module JRestart
+  # launch's options and their defaults.
+  LAUNCH_OPTIONS = { close: :all, keep: [].freeze, chdir: "/", log: nil, env: nil, delay: 0 }.freeze
+
   @restart_lock = Mutex.new
   @restart = nil
 
@@ -16,20 +19,30 @@ module JRestart
     #
     # Returns a JRestart::Launch. Raises before starting anything when the
     # command, a path or an option is wrong.
-    def launch(command, *args, close: :all, keep: [], chdir: "/", log: nil, env: nil, delay: 0)
-      __launch(command, args, close, keep, chdir, log, env, delay)
+    def launch(command, *args, **options)
+      o = launch_options(options)
+      __launch(command, args, o[:close], o[:keep], o[:chdir], o[:log], o[:env], o[:delay])
     end
 
     # launch, at most once per process: later and concurrent calls return the
     # first JRestart::Launch. A call that raises starts nothing and does not
     # count. Without a command it runs JRestart.command, else JRESTART_COMMAND,
-    # else the detected service manager's restart command.
+    # else the detected service manager's restart command. It carries out
+    # exactly what JRestart.plan shows for the same arguments.
     def restart!(*argv, **options)
-      raise ArgumentError, "JRestart.restart!: the command is nil" if argv.first.nil? && !argv.empty?
+      @restart_lock.synchronize { @restart ||= plan(*argv, **options).execute }
+    end
 
-      @restart_lock.synchronize do
-        @restart ||= launch(*(argv.empty? ? chosen_command : argv), **options)
+    private
+
+    # The options with defaults filled in; unknown keywords raise as Ruby's own would.
+    def launch_options(options)
+      unknown = options.keys - LAUNCH_OPTIONS.keys
+      unless unknown.empty?
+        raise ArgumentError, "unknown keyword#{"s" if unknown.size > 1}: #{unknown.map(&:inspect).join(", ")}"
       end
+
+      LAUNCH_OPTIONS.merge(options)
     end
   end
 end

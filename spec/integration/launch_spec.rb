@@ -144,6 +144,16 @@ RSpec.describe "JRestart.launch from a JRuby service" do
     end
   end
 
+  it "gives the command exactly the descriptors JRestart.plan said it would" do
+    # The JVM opens and closes files under /sys and /proc on its own (cgroup metrics).
+    own = ->(fds) { fds.reject { |_, target| target.start_with?("/sys/", "/proc/") } }
+    [{}, { keep: ["@tcp", "@file"] }, { close: ":sockets" }, { close: ":sockets", keep: ["@unix"] }].each do |options|
+      reply = service.call("plan_and_execute", argv: ["/bin/sleep", "60"], options: options)
+      started << reply["pid"]
+      expect(own.(fds_above_2(reply["pid"]))).to eq(own.(reply["inherited"])), options.inspect
+    end
+  end
+
   it "still serves after launching" do
     sleeper
     expect(service.serving_pid).to eq(service.pid)

@@ -57,6 +57,11 @@ $stdin.each_line do |line|
       launch = JRestart.public_send(request["op"], *argv, **options)
       launches[launch.pid] = launch
       reply.({ "pid" => launch.pid, "path" => launch.path })
+    when "plan_and_execute"
+      plan = JRestart.plan(*argv, **options)
+      launch = plan.execute
+      launches[launch.pid] = launch
+      reply.({ "pid" => launch.pid, "inherited" => plan.inherited.map { |d| [d.fd, d.target] } })
     when "restart_from_threads"
       results = Array.new(request["threads"]) { Thread.new { JRestart.restart!(*argv, **options) } }.map(&:value)
       results.each { |l| launches[l.pid] = l }

@@ -139,7 +139,7 @@ public final class Launcher {
     }
 
     /** The file a command names: an absolute path as it is, a bare name from the search path. */
-    static byte[] resolve(byte[] command, byte[] searchPath) throws PosixException {
+    public static byte[] resolve(byte[] command, byte[] searchPath) throws PosixException {
         String shown = Native.text(command);
         if (command.length == 0) throw new IllegalArgumentException("the command is empty");
         if (indexOf(command, (byte) '/', 0) >= 0) {
@@ -192,7 +192,8 @@ public final class Launcher {
         if (Native.LIBC.access(c, X_OK) != 0) throw new PosixException(Native.errno(), "chdir " + shown);
     }
 
-    private static int[] checkKeep(int[] keep) throws PosixException {
+    /** keep, sorted, once each is known to be an open descriptor above 2. */
+    public static int[] checkKeep(int[] keep) throws PosixException {
         int[] sorted = keep.clone();
         Arrays.sort(sorted);
         for (int fd : sorted) {

@@ -19,6 +19,7 @@ import org.jruby.anno.JRubyModule;
 import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.Visibility;
 import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.ByteList;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -125,6 +126,35 @@ public final class RubyJRestart {
             throw runtime.newNotImplementedError(unknownAbi.getMessage());
         } catch (IllegalStateException noProc) {
             throw Convert.error(runtime, noProc.getMessage());
+        }
+    }
+
+    /** The file launch would execute for command with env: (the child's PATH); raises as launch would. */
+    @JRubyMethod(name = "__resolve", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject resolve(ThreadContext context, IRubyObject self, IRubyObject command, IRubyObject env) {
+        byte[] path = environment(context, env).get("PATH");
+        try {
+            byte[] file = Launcher.resolve(Convert.string(context, command, "the command"), path == null ? new byte[0] : path);
+            return context.runtime.newString(new ByteList(file, false));
+        } catch (PosixException e) {
+            throw Convert.errno(context.runtime, e);
+        } catch (IllegalArgumentException e) {
+            throw context.runtime.newArgumentError(e.getMessage());
+        }
+    }
+
+    /** keep: as launch reads and checks it: the sorted OS descriptors. */
+    @JRubyMethod(name = "__keep", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject keep(ThreadContext context, IRubyObject self, IRubyObject fds) {
+        try {
+            int[] keep = Launcher.checkKeep(keep(context, fds));
+            RubyArray<?> result = RubyArray.newArray(context.runtime, keep.length);
+            for (int fd : keep) result.append(context.runtime.newFixnum(fd));
+            return result;
+        } catch (PosixException e) {
+            throw Convert.errno(context.runtime, e);
+        } catch (IllegalArgumentException e) {
+            throw context.runtime.newArgumentError(e.getMessage());
         }
     }
 

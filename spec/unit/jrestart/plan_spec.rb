@@ -1,0 +1,79 @@
+# frozen_string_literal: true
+
+require "socket"
+
+RSpec.describe "JRestart.plan" do
+  around do |example|
+    saved = ENV.delete("JRESTART_COMMAND")
+    example.run
+  ensure
+    saved ? ENV["JRESTART_COMMAND"] = saved : ENV.delete("JRESTART_COMMAND")
+  end
+
+  before(:all) { @server = TCPServer.new("127.0.0.1", 0) }
+  after(:all) { @server.close }
+
+  def entry(plan, io)
+    plan.descriptors.find { |e| e.descriptor.fd == io.fileno }
+  end
+
+  it "shows what restart! would run, and starts nothing" do
+    children = children_of(Process.pid)
+    plan = JRestart.plan("sleep", "30", log: "/tmp/jrestart-plan.log", delay: 2)
+    expect(children_of(Process.pid)).to eq(children)
+    expect(File.exist?("/tmp/jrestart-plan.log")).to be(false)
+    expect(plan.command).to eq(%w[sleep 30])
+    expect(plan.path).to match(%r{\A/(usr/)?bin/sleep\z})
+    expect(plan.source).to eq(:argument)
+    expect(plan.to_h).to include(strategy: :spawn, session: :new, cwd: "/", stdin: "/dev/null",
+                                 stdout: "/tmp/jrestart-plan.log (appended)", delay: 2, close: :all)
+  end
+
+  it "withholds every descriptor above 2 with close: :all, listening sockets included, but what keep: names" do
+    File.open(__FILE__) do |kept|
+      plan = JRestart.plan("/bin/true", keep: [kept])
+      expect(entry(plan, @server).fate).to eq(:withheld)
+      expect(entry(plan, @server).to_h).to include(local_address: "127.0.0.1:#{@server.addr[1]}", listening: true)
+      expect(entry(plan, kept).fate).to eq(:inherited)
+      expect(plan.inherited.map(&:fd)).to eq([kept.fileno])
+      expect(plan.descriptors.select { |e| e.descriptor.fd <= 2 }.map(&:fate)).to eq(%i[replaced] * 3)
+    end
+  end
+
+  it "with close: :sockets withholds sockets only, and tells close-on-exec descriptors apart" do
+    File.open(__FILE__) do |cloexec_file|
+      plan = JRestart.plan("/bin/true", close: :sockets)
+      expect(plan.withheld).to all(be_socket)
+      expect(plan.withheld.map(&:fd)).to include(@server.fileno)
+      expect(entry(plan, cloexec_file).fate).to eq(cloexec_file.close_on_exec? ? :close_on_exec : :inherited)
+      expect(plan.inherited).to all(satisfy { |d| !d.socket? && !d.close_on_exec? })
+    end
+  end
+
+  it "says how the command was chosen" do
+    ENV["JRESTART_COMMAND"] = "/bin/echo restart"
+    plan = JRestart.plan
+    expect([plan.command, plan.source, plan.manager]).to eq([%w[/bin/echo restart], :environment, nil])
+    expect(plan.to_s).to include("chosen by  JRESTART_COMMAND")
+  end
+
+  it "prints a table for irb" do
+    text = JRestart.plan("/bin/true").to_s
+    expect(text).to start_with("JRestart plan (nothing has been done)\n  command    /bin/true\n")
+    expect(text).to match(/^ +#{@server.fileno}  socket .* inet6? 127\.0\.0\.1:#{@server.addr[1]} listening +withheld$/)
+  end
+
+  it "raises what launch would raise, before anything" do
+    expect { JRestart.plan("/nonexistent/restart") }.to raise_error(Errno::ENOENT, %r{/nonexistent/restart})
+    expect { JRestart.plan("/bin/true", clos: :all) }.to raise_error(ArgumentError, /unknown keyword: :clos/)
+    expect { JRestart.plan("/bin/true", keep: [65_000]) }.to raise_error(Errno::EBADF, /65000/)
+    expect { JRestart.plan("/bin/true", keep: 3) }.to raise_error(TypeError, /keep:/)
+  end
+
+  it "is what execute (and so restart!) launches" do
+    plan = JRestart.plan("/bin/sh", "-c", "exit 4")
+    launch = plan.execute
+    expect([launch.command, launch.args, launch.path]).to eq(["/bin/sh", ["-c", "exit 4"], plan.path])
+    expect(launch.wait(30).exitstatus).to eq(4)
+  end
+end
