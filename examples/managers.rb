@@ -19,10 +19,10 @@ module JRestartDemo
       { "init.d" => InitD, "supervisord" => Supervisord, "runit" => Runit, "daemontools" => Daemontools, "s6" => S6 }
     end
 
-    def self.create(name, dir, port)
+    def self.create(name, dir, port, service: SERVICE)
       managers.fetch(name) do
         raise ArgumentError, "unknown MANAGER #{name.inspect}: use one of #{managers.keys.join(", ")}"
-      end.new(dir, port)
+      end.new(dir, port, service)
     end
 
     # How to start another JRuby like this one, with a JIT that favours start-up.
@@ -37,9 +37,11 @@ module JRestartDemo
 
     attr_reader :dir, :port
 
-    def initialize(dir, port)
+    # service: the JRuby script to run, examples/demo_service.rb unless told otherwise.
+    def initialize(dir, port, service = SERVICE)
       @dir = dir
       @port = port
+      @service = service
     end
 
     def name
@@ -56,7 +58,7 @@ module JRestartDemo
     end
 
     def service_argv
-      self.class.jruby + ["-I", LIB, SERVICE]
+      self.class.jruby + ["-I", LIB, @service]
     end
 
     # The manager's own status command: [its output, the pid it reports up, or nil].

@@ -10,3 +10,4 @@ JRuby::Util.load_ext("org.jrestart.ruby.JRestartLibrary")
 require "jrestart/launch"
 require "jrestart/command"
 require "jrestart/plan"
+require "jrestart/reexec"

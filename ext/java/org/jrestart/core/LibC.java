@@ -26,6 +26,9 @@ public interface LibC {
     int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newfd);
     int posix_spawn_file_actions_addclose(Pointer fileActions, int fd);
 
+    int execve(@In byte[] path, Pointer argv, Pointer envp);
+    int sigaction(int signum, Pointer act, Pointer oldact);
+    int pthread_sigmask(int how, Pointer set, Pointer oldset);
     int sigfillset(Pointer set);
     int sigemptyset(Pointer set);
 

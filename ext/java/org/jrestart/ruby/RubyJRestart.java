@@ -7,6 +7,7 @@ import org.jrestart.core.Descriptors;
 import org.jrestart.core.LaunchRequest;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.PosixException;
+import org.jrestart.core.Reexec;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -22,6 +23,7 @@ import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.util.ByteList;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -140,6 +142,36 @@ public final class RubyJRestart {
             throw Convert.errno(context.runtime, e);
         } catch (IllegalArgumentException e) {
             throw context.runtime.newArgumentError(e.getMessage());
+        }
+    }
+
+    /**
+     * reexec!(argv, env:, keep:) after lib/jrestart/reexec.rb has chosen the
+     * program and argv: returns only by raising when the exec fails.
+     */
+    @JRubyMethod(name = "__reexec", module = true, required = 4, visibility = Visibility.PRIVATE)
+    public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject[] args) {
+        Ruby runtime = context.runtime;
+        if (!(args[1] instanceof RubyArray) || ((RubyArray<?>) args[1]).isEmpty()) {
+            throw runtime.newTypeError("argv must be a non-empty Array of Strings");
+        }
+        RubyArray<?> argv = (RubyArray<?>) args[1];
+        List<byte[]> arguments = new ArrayList<byte[]>();
+        for (int i = 0; i < argv.size(); i++) arguments.add(Convert.string(context, argv.eltOk(i), "argv[" + i + "]"));
+        Map<String, byte[]> env = environment(context, args[2]);
+        List<byte[]> entries = new ArrayList<byte[]>();
+        for (Map.Entry<String, byte[]> e : env.entrySet()) entries.add(entry(e.getKey(), e.getValue()));
+        byte[] search = env.containsKey("PATH") ? env.get("PATH") : new byte[0];
+        try {
+            byte[] program = Launcher.resolve(Convert.string(context, args[0], "the program"), search);
+            Reexec.exec(program, arguments, entries, keep(context, args[3]));
+            throw new IllegalStateException("execve returned without an error");
+        } catch (PosixException e) {
+            throw Convert.errno(runtime, e);
+        } catch (IllegalArgumentException e) {
+            throw runtime.newArgumentError(e.getMessage());
+        } catch (IllegalStateException noProc) {
+            throw Convert.error(runtime, noProc.getMessage());
         }
     }
 
