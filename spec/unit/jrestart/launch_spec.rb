@@ -121,19 +121,20 @@ RSpec.describe "JRestart.launch" do
     end
 
     it "a log: that cannot be opened, or is a symlink (Errno::*)" do
-      expect_refused(Errno::ENOENT, %r{log #{tmp}/missing/restart.log}, "/bin/true", log: "#{tmp}/missing/restart.log")
+      expect_refused(Errno::ENOENT, %r{log #{tmp}/missing/restart.log \(launching /bin/true\)}, "/bin/true",
+                     log: "#{tmp}/missing/restart.log")
       File.symlink("/dev/null", File.join(tmp, "link.log"))
       expect_refused(Errno::ELOOP, /link\.log/, "/bin/true", log: File.join(tmp, "link.log"))
     end
 
     it "a chdir: that is missing, not a directory, or relative" do
-      expect_refused(Errno::ENOENT, %r{chdir /nonexistent}, "/bin/true", chdir: "/nonexistent")
+      expect_refused(Errno::ENOENT, %r{chdir /nonexistent \(launching /bin/true\)}, "/bin/true", chdir: "/nonexistent")
       expect_refused(Errno::ENOTDIR, %r{chdir /etc/passwd}, "/bin/true", chdir: "/etc/passwd")
       expect_refused(ArgumentError, /absolute/, "/bin/true", chdir: "tmp")
     end
 
     it "a keep: descriptor that is closed, stdio, or not a descriptor" do
-      expect_refused(Errno::EBADF, /keep: fd 65000/, "/bin/true", keep: [65_000])
+      expect_refused(Errno::EBADF, %r{keep: fd 65000 \(launching /bin/true\)}, "/bin/true", keep: [65_000])
       expect_refused(ArgumentError, /keep: fd 1/, "/bin/true", keep: [1])
       expect_refused(TypeError, /keep:/, "/bin/true", keep: 3)
       expect_refused(TypeError, /Integer file descriptor/, "/bin/true", keep: ["3"])

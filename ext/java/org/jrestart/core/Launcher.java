@@ -49,15 +49,22 @@ public final class Launcher {
 
     public static Child launch(LaunchRequest request) throws PosixException {
         byte[] path = resolve(request.command, request.searchPath);
-        checkDirectory(request.chdir);
-        int[] keep = checkKeep(request.keep);
         List<byte[]> argv = argv(request, path);
         Pointer argvp = Native.cStringArray(argv, "argument");
         Pointer envp = Native.cStringArray(request.env, "environment entry");
         byte[] executable = Native.cString(argv.get(0), "command");
         byte[] chdir = Native.cString(request.chdir, "chdir");
+        int[] keep;
+        int logFd;
+        try {
+            checkDirectory(request.chdir);
+            keep = checkKeep(request.keep);
+            // Opened last: nothing after it can refuse the request before the spawn.
+            logFd = request.log == null ? -1 : openLog(request.log);
+        } catch (PosixException e) {
+            throw new PosixException(e.errno(), e.subject() + " (launching " + Native.text(request.command) + ")");
+        }
 
-        int logFd = request.log == null ? -1 : openLog(request.log);
         try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
             IntByReference pid = new IntByReference();
             int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
