@@ -14,16 +14,23 @@ module JRestart
       end
     end
 
-    attr_reader :command, :path, :source, :manager, :options, :descriptors
+    attr_reader :command, :path, :source, :manager, :options
 
-    def initialize(command, path, source, manager, options, descriptors)
+    # keep: the checked descriptor numbers of options[:keep].
+    def initialize(command, path, source, manager, options, keep)
       @command = command.freeze
       @path = path.freeze
       @source = source
       @manager = manager
       @options = options.freeze
-      @descriptors = descriptors.freeze
-      freeze
+      @keep = keep.freeze
+    end
+
+    # Every open descriptor of this process as a Plan::Entry, listed when first
+    # asked for: #execute does not need the list, so a restart does not depend
+    # on reading /proc.
+    def descriptors
+      @descriptors ||= JRestart.open_fds.map { |d| Entry.new(d, fate_of(d)) }.freeze
     end
 
     def strategy
@@ -81,6 +88,15 @@ module JRestart
 
     private
 
+    def fate_of(descriptor)
+      if descriptor.fd <= 2 then :replaced
+      elsif @keep.include?(descriptor.fd) then :inherited
+      elsif options[:close] == :all || descriptor.socket? then :withheld
+      elsif descriptor.close_on_exec? then :close_on_exec
+      else :inherited
+      end
+    end
+
     def socket(descriptor)
       return "" unless descriptor.socket?
 
@@ -125,22 +141,7 @@ module JRestart
         argv, source, manager = choice.to_a
       end
       path = __resolve(argv.first, options[:env])
-      Plan.new(argv, path, source, manager, options, fates(options))
-    end
-
-    private
-
-    def fates(options)
-      keep = __keep(options[:keep])
-      open_fds.map do |d|
-        fate = if d.fd <= 2 then :replaced
-               elsif keep.include?(d.fd) then :inherited
-               elsif options[:close] == :all || d.socket? then :withheld
-               elsif d.close_on_exec? then :close_on_exec
-               else :inherited
-               end
-        Plan::Entry.new(d, fate)
-      end
+      Plan.new(argv, path, source, manager, options, __keep(options[:keep]))
     end
   end
 end

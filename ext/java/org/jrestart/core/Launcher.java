@@ -6,6 +6,7 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
 
+import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -88,14 +89,17 @@ public final class Launcher {
     }
 
     /**
-     * Loads libc and every class a launch uses, and builds (without spawning)
+     * Loads libc and every class a launch, a plan or a re-exec uses, and builds (without spawning)
      * the attributes and file actions of a launch, so that the first restart
      * neither loads a class nor meets a libc call for the first time. A gem
      * upgraded on disk before the restart cannot break it.
      */
     public static void prepare() throws PosixException {
         new SpawnSetup(-1, Native.cString(new byte[] {'/'}, "chdir"), CloseMode.ALL, new int[0]).close();
-        if (Descriptors.statSupported()) Descriptors.isSocket(0);
+        // What JRestart.plan and reexec! use is loaded now as well.
+        if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) Descriptors.list();
+        SocketInfo.of(-1);
+        Reexec.class.getName();
         Native.cStringArray(new ArrayList<byte[]>(), "argument");
         new IntByReference();
         Child.prepare();
