@@ -78,6 +78,17 @@ final class Convert {
         return RaiseException.from(runtime, error, message);
     }
 
+    /**
+     * The Ruby error for what the core reports with a runtime exception: bad
+     * arguments (ArgumentError), an unknown platform (NotImplementedError), an
+     * unreadable /proc (JRestart::Error).
+     */
+    static RaiseException failure(Ruby runtime, RuntimeException e) {
+        if (e instanceof IllegalArgumentException) return runtime.newArgumentError(e.getMessage());
+        if (e instanceof UnsupportedOperationException) return runtime.newNotImplementedError(e.getMessage());
+        return error(runtime, e.getMessage());
+    }
+
     /** Errno::X with the subject (command, path, fd) as its message. */
     static RaiseException errno(Ruby runtime, PosixException e) {
         return runtime.newErrnoFromInt(e.errno(), e.subject());

@@ -48,8 +48,8 @@ public final class RubyJRestart {
         int fd = Convert.fd(context, fdOrIo);
         try {
             return context.runtime.newBoolean(fd != Convert.INVALID_FD && Descriptors.isSocket(fd));
-        } catch (UnsupportedOperationException unknownAbi) {
-            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 
@@ -60,8 +60,8 @@ public final class RubyJRestart {
             return RubyStat.newStat(context, Descriptors.fstat(fd));
         } catch (PosixException e) {
             throw context.runtime.newErrnoFromInt(e.errno(), "fstat(" + fdOrIo.inspect() + ")");
-        } catch (UnsupportedOperationException unknownAbi) {
-            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 
@@ -84,10 +84,8 @@ public final class RubyJRestart {
         List<Descriptor> fds;
         try {
             fds = Descriptors.list();
-        } catch (UnsupportedOperationException unknownAbi) {
-            throw context.runtime.newNotImplementedError(unknownAbi.getMessage());
-        } catch (IllegalStateException noProc) {
-            throw Convert.error(context.runtime, noProc.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
         }
         RubyArray<?> result = RubyArray.newArray(context.runtime, fds.size());
         for (Descriptor fd : fds) result.append(RubyDescriptor.newDescriptor(context, fd));
@@ -122,12 +120,8 @@ public final class RubyJRestart {
             return RubyLaunch.newLaunch(context, child, command, args);
         } catch (PosixException e) {
             throw Convert.errno(runtime, e);
-        } catch (IllegalArgumentException e) {
-            throw runtime.newArgumentError(e.getMessage());
-        } catch (UnsupportedOperationException unknownAbi) {
-            throw runtime.newNotImplementedError(unknownAbi.getMessage());
-        } catch (IllegalStateException noProc) {
-            throw Convert.error(runtime, noProc.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(runtime, e);
         }
     }
 
@@ -140,8 +134,8 @@ public final class RubyJRestart {
             return context.runtime.newString(new ByteList(file, false));
         } catch (PosixException e) {
             throw Convert.errno(context.runtime, e);
-        } catch (IllegalArgumentException e) {
-            throw context.runtime.newArgumentError(e.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 
@@ -168,10 +162,8 @@ public final class RubyJRestart {
             throw new IllegalStateException("execve returned without an error");
         } catch (PosixException e) {
             throw Convert.errno(runtime, e);
-        } catch (IllegalArgumentException e) {
-            throw runtime.newArgumentError(e.getMessage());
-        } catch (IllegalStateException noProc) {
-            throw Convert.error(runtime, noProc.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(runtime, e);
         }
     }
 
@@ -185,8 +177,8 @@ public final class RubyJRestart {
             return result;
         } catch (PosixException e) {
             throw Convert.errno(context.runtime, e);
-        } catch (IllegalArgumentException e) {
-            throw context.runtime.newArgumentError(e.getMessage());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 
