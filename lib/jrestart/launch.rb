@@ -2,7 +2,7 @@
 
 module JRestart
   # launch's options and their defaults.
-  LAUNCH_OPTIONS = { close: :all, keep: [].freeze, chdir: "/", log: nil, env: nil, delay: 0 }.freeze
+  LAUNCH_OPTIONS = { close: :all, keep: [].freeze, chdir: "/", log: nil, env: nil, delay: 0, strategy: :spawn }.freeze
 
   @restart_lock = Mutex.new
   @restart = nil
@@ -16,12 +16,14 @@ module JRestart
     # close: :sockets only sockets are withheld (the original plugin's behaviour)
     # env:            merged over ENV for the child; a nil value removes a name
     # delay:          seconds before the command starts; launch returns at once
+    # strategy: :fork fork() + execve() as the original plugin did, instead of
+    #                 posix_spawn (see the README for why :spawn is the default)
     #
     # Returns a JRestart::Launch. Raises before starting anything when the
     # command, a path or an option is wrong.
     def launch(command, *args, **options)
       o = launch_options(options)
-      __launch(command, args, o[:close], o[:keep], o[:chdir], o[:log], o[:env], o[:delay])
+      __launch(command, args, o[:close], o[:keep], o[:chdir], o[:log], o[:env], o[:delay], o[:strategy])
     end
 
     # launch, at most once per process: later and concurrent calls return the

@@ -14,6 +14,8 @@ module JRestart
       end
     end
 
+    STRATEGIES = { spawn: "posix_spawn", fork: "fork + execve" }.freeze
+
     attr_reader :command, :path, :source, :manager, :options
 
     # keep: the checked descriptor numbers of options[:keep].
@@ -34,7 +36,7 @@ module JRestart
     end
 
     def strategy
-      :spawn
+      options[:strategy]
     end
 
     def inherited
@@ -66,7 +68,7 @@ module JRestart
         ["command", command.join(" ")],
         ["path", path],
         ["chosen by", chosen_by],
-        ["strategy", "posix_spawn: new session (setsid), every signal default, none blocked"],
+        ["strategy", "#{STRATEGIES.fetch(strategy, strategy.inspect)}: new session (setsid), every signal default, none blocked"],
         ["cwd", options[:chdir].to_s],
         ["stdin", "/dev/null"],
         ["stdout", stdout],

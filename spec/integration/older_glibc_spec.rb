@@ -1,11 +1,11 @@
 # frozen_string_literal: true
 
-# glibc before 2.33 has no fstat symbol, before 2.34 no addclosefrom_np,
-# before 2.29 no addchdir_np. The service below is told to treat them as
-# absent (jrestart.hide_symbols), so the fallbacks run for real on this glibc:
-# __fxstat, one close action per listed descriptor, and cd through /bin/sh.
-RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np and addchdir_np" do
-  HIDDEN = %w[fstat posix_spawn_file_actions_addclosefrom_np posix_spawn_file_actions_addchdir_np].freeze
+# glibc before 2.33 has no fstat symbol, before 2.34 no addclosefrom_np and
+# close_range, before 2.29 no addchdir_np. The service below is told to treat
+# them as absent (jrestart.hide_symbols), so the fallbacks run for real on this
+# glibc: __fxstat, one close per listed descriptor, and cd through /bin/sh.
+RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range and addchdir_np" do
+  HIDDEN = %w[fstat posix_spawn_file_actions_addclosefrom_np close_range posix_spawn_file_actions_addchdir_np].freeze
 
   before(:all) do
     @service = JRestartSpec::Processes::Service.new(java_properties: { "jrestart.hide_symbols" => HIDDEN.join(",") })
@@ -26,7 +26,8 @@ RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np and addchdir_
   end
 
   it "runs the fallbacks (the precondition of the other examples)" do
-    expect(@service.call("features")).to include("fstat" => "__fxstat", "closefrom" => false, "chdir" => false)
+    expect(@service.call("features")).to include("fstat" => "__fxstat", "closefrom" => false, "chdir" => false,
+                                                 "close_range" => false)
   end
 
   it "reads struct stat through __fxstat" do
@@ -41,6 +42,12 @@ RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np and addchdir_
 
   it "still gives the command no descriptor above 2" do
     expect(fds_above_2(sleeper)).to eq([])
+  end
+
+  it "still gives a forked command no descriptor above 2 but what keep: names" do
+    held = @service.held["@tcp"]
+    expect(fds_above_2(sleeper(strategy: ":fork"))).to eq([])
+    expect(fds_above_2(sleeper(strategy: ":fork", keep: ["@tcp"]))).to eq([[held["fd"], held["target"]]])
   end
 
   it "still keeps exactly what keep: names" do

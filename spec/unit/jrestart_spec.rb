@@ -164,7 +164,8 @@ RSpec.describe JRestart do
       expect(JRestart.features).to eq(fstat: glibc >= Gem::Version.new("2.33") ? :fstat : :__fxstat,
                                       stat_layout: layout,
                                       closefrom: glibc >= Gem::Version.new("2.34"),
-                                      chdir: glibc >= Gem::Version.new("2.29"))
+                                      chdir: glibc >= Gem::Version.new("2.29"),
+                                      close_range: glibc >= Gem::Version.new("2.34"))
     end
   end
 

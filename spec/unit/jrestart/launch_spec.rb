@@ -127,6 +127,14 @@ RSpec.describe "JRestart.launch" do
       expect_refused(Errno::ELOOP, /link\.log/, "/bin/true", log: File.join(tmp, "link.log"))
     end
 
+    it "a file execve itself refuses, with either strategy (Errno::ENOEXEC naming it)" do
+      junk = File.join(tmp, "junk")
+      File.binwrite(junk, "\x00\x01 neither ELF nor script")
+      File.chmod(0o755, junk)
+      expect_refused(Errno::ENOEXEC, /junk/, junk)
+      expect_refused(Errno::ENOEXEC, /junk/, junk, strategy: :fork)
+    end
+
     it "a chdir: that is missing, not a directory, or relative" do
       expect_refused(Errno::ENOENT, %r{chdir /nonexistent \(launching /bin/true\)}, "/bin/true", chdir: "/nonexistent")
       expect_refused(Errno::ENOTDIR, %r{chdir /etc/passwd}, "/bin/true", chdir: "/etc/passwd")
@@ -143,6 +151,8 @@ RSpec.describe "JRestart.launch" do
     it "bad options" do
       expect_refused(ArgumentError, /close: must be :all or :sockets/, "/bin/true", close: :some)
       expect_refused(TypeError, /close: must be :all or :sockets/, "/bin/true", close: "all")
+      expect_refused(ArgumentError, /strategy: must be :spawn or :fork, got :vfork/, "/bin/true", strategy: :vfork)
+      expect_refused(TypeError, /strategy: must be :spawn or :fork/, "/bin/true", strategy: "fork")
       expect_refused(ArgumentError, /unknown keyword: :clos/, "/bin/true", clos: :all)
       expect_refused(ArgumentError, /delay: must be a finite number/, "/bin/true", delay: -1)
       expect_refused(ArgumentError, /delay: must be a finite number/, "/bin/true", delay: Float::NAN)

@@ -29,6 +29,13 @@ RSpec.describe "JRestart.plan" do
                                  stdout: "/tmp/jrestart-plan.log (appended)", delay: 2, close: :all)
   end
 
+  it "names the strategy it will use" do
+    expect(JRestart.plan("/bin/true").to_s).to match(/^  strategy   posix_spawn: new session/)
+    fork = JRestart.plan("/bin/true", strategy: :fork)
+    expect(fork.strategy).to eq(:fork)
+    expect(fork.to_s).to match(/^  strategy   fork \+ execve: new session/)
+  end
+
   it "withholds every descriptor above 2 with close: :all, listening sockets included, but what keep: names" do
     File.open(__FILE__) do |kept|
       plan = JRestart.plan("/bin/true", keep: [kept])

@@ -28,6 +28,13 @@ public final class Child {
         reaper.start();
     }
 
+    /** Records the status of a child that was reaped while it was being started. */
+    synchronized void exited(int rawStatus) {
+        status = rawStatus;
+        done = true;
+        notifyAll();
+    }
+
     /** Loads what startReaper and status use, ahead of the first launch. */
     static void prepare() {
         new Reaper(null);

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * What to start and how. Strings are raw bytes, passed to the kernel as they
  * are. Defaults: close everything, keep nothing, cwd "/", stdio on /dev/null,
- * no delay, an empty environment.
+ * no delay, an empty environment, posix_spawn.
  */
 public final class LaunchRequest {
     final byte[] command;
@@ -18,6 +18,7 @@ public final class LaunchRequest {
     byte[] chdir = {'/'};
     byte[] log;
     double delaySeconds;
+    Strategy strategy = Strategy.SPAWN;
 
     public LaunchRequest(byte[] command) {
         this.command = command.clone();
@@ -58,6 +59,12 @@ public final class LaunchRequest {
     /** Append stdout and stderr to this file; null means /dev/null. */
     public LaunchRequest log(byte[] path) {
         log = path == null ? null : path.clone();
+        return this;
+    }
+
+    public LaunchRequest strategy(Strategy how) {
+        if (how == null) throw new IllegalArgumentException("strategy must not be null");
+        strategy = how;
         return this;
     }
 

@@ -14,9 +14,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Starts a command detached from this process with posix_spawn: no Java code
- * runs in the child and nothing is copied from the heap, so the cost does not
- * grow with the JVM's size. Everything that can be checked is checked before
+ * Starts a command detached from this process, by default with posix_spawn: no
+ * Java code runs in the child and nothing is copied from the heap, so the cost
+ * does not grow with the JVM's size (Forker has the fork strategy). Everything that can be checked is checked before
  * the spawn, so that a bad request starts nothing.
  */
 public final class Launcher {
@@ -41,6 +41,7 @@ public final class Launcher {
     private static final int LOG_FLAGS = O_WRONLY | OpenFlags.O_APPEND.intValue() | OpenFlags.O_CREAT.intValue()
             | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC;
     private static final int LOG_MODE = 0640;
+    private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
     private static final byte[] SH = bytes("/bin/sh");
@@ -66,21 +67,67 @@ public final class Launcher {
             throw new PosixException(e.errno(), e.subject() + " (launching " + Native.text(request.command) + ")");
         }
 
-        try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
-            IntByReference pid = new IntByReference();
-            int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
-            if (rc != 0) throw new PosixException(rc, Native.text(request.command));
-            Child child = new Child(pid.intValue(), request.command, path);
-            child.startReaper();
-            return child;
+        try {
+            if (request.strategy == Strategy.FORK) return fork(request, path, argv.get(0), argvp, envp, keep, logFd);
+            try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
+                IntByReference pid = new IntByReference();
+                int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
+                if (rc != 0) throw new PosixException(rc, Native.text(request.command));
+                Child child = new Child(pid.intValue(), request.command, path);
+                child.startReaper();
+                return child;
+            }
         } finally {
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }
 
+    private static Child fork(LaunchRequest request, byte[] path, byte[] executable, Pointer argvp, Pointer envp,
+                              int[] keep, int logFd) throws PosixException {
+        Forker.Plan plan = new Forker.Plan();
+        plan.path = Native.cStringMemory(executable, "command");
+        plan.argv = argvp;
+        plan.envp = envp;
+        plan.chdir = Native.cStringMemory(request.chdir, "chdir");
+        plan.close = request.close;
+        plan.keep = keep;
+        try {
+            plan.stdin = openStdio(O_RDONLY);
+            plan.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
+            return Forker.start(request.command, path, plan);
+        } finally {
+            if (plan.stdin >= 0) Native.LIBC.close(plan.stdin);
+            if (plan.stdout >= 0 && plan.stdout != logFd) Native.LIBC.close(plan.stdout);
+        }
+    }
+
+    private static int openStdio(int flags) throws PosixException {
+        int fd = Native.LIBC.open(DEV_NULL, flags | O_CLOEXEC, 0);
+        if (fd < 0) throw new PosixException(Native.errno(), "/dev/null");
+        return aboveStdio(fd);
+    }
+
+    /**
+     * fd itself, or a close-on-exec copy above 2 when it is 0, 1 or 2 (a service
+     * started with stdio closed): the child's stdio is dup2'ed over those.
+     */
+    static int aboveStdio(int fd) throws PosixException {
+        if (fd > 2) return fd;
+        int moved = Native.LIBC.fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int errno = Native.errno();
+        Native.LIBC.close(fd);
+        if (moved < 0) throw new PosixException(errno, "fcntl(F_DUPFD_CLOEXEC)");
+        return moved;
+    }
+
     /** Whether glibc closes the child's descriptors itself (addclosefrom_np, glibc 2.34+). */
     public static boolean hasCloseFrom() {
         return Native.CLOSEFROM != null;
+    }
+
+    /** Whether a forked child closes descriptors with close_range (glibc 2.34+), else one by one. */
+    public static boolean hasCloseRange() {
+        return Native.CLOSE_RANGE != null;
     }
 
     /** Whether glibc sets the child's cwd itself (addchdir_np, glibc 2.29+); else /bin/sh does. */
@@ -103,6 +150,7 @@ public final class Launcher {
         Native.cStringArray(new ArrayList<byte[]>(), "argument");
         new IntByReference();
         Child.prepare();
+        Forker.prepare();
     }
 
     /** posix_spawn's attributes and file actions for one launch, destroyed by close(). */
@@ -220,11 +268,11 @@ public final class Launcher {
     private static int openLog(byte[] log) throws PosixException {
         int fd = Native.LIBC.open(Native.cString(log, "log"), LOG_FLAGS, LOG_MODE);
         if (fd < 0) throw new PosixException(Native.errno(), "log " + Native.text(log));
-        return fd;
+        return aboveStdio(fd);
     }
 
     /**
-     * argv for posix_spawn. With a delay (or without addchdir_np) the command is
+     * argv for the child. With a delay (or without addchdir_np for a spawn) the command is
      * started through /bin/sh, which sleeps and then execs it with its arguments
      * as positional parameters: they are never parsed by the shell, and the sleep
      * happens in the detached child, so it survives the JVM.
@@ -237,7 +285,7 @@ public final class Launcher {
             script.append("sleep \"$1\" || exit 127; shift; ");
             params.add(bytes(String.format(Locale.ROOT, "%.3f", request.delaySeconds)));
         }
-        if (Native.CHDIR == null) {
+        if (request.strategy == Strategy.SPAWN && Native.CHDIR == null) {
             script.append("cd -- \"$1\" || exit 127; shift; ");
             params.add(request.chdir);
         }

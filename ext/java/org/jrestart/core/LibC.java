@@ -26,7 +26,7 @@ public interface LibC {
     int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newfd);
     int posix_spawn_file_actions_addclose(Pointer fileActions, int fd);
 
-    int execve(@In byte[] path, Pointer argv, Pointer envp);
+    int execve(Pointer path, Pointer argv, Pointer envp);
     int sigaction(int signum, Pointer act, Pointer oldact);
     int pthread_sigmask(int how, Pointer set, Pointer oldset);
     int sigfillset(Pointer set);
@@ -42,6 +42,18 @@ public interface LibC {
     int waitpid(int pid, @Out IntByReference status, int options);
     int kill(int pid, int sig);
 
+    // The fork strategy. The child's calls take only ints and native memory:
+    // nothing is marshalled between fork and exec.
+    int fork();
+    int setsid();
+    int chdir(Pointer path);
+    int dup2(int oldfd, int newfd);
+    int pipe2(@Out int[] fds, int flags);
+    int poll(Pointer fds, long nfds, int timeout);
+    long read(int fd, Pointer buf, long count);
+    long write(int fd, Pointer buf, long count);
+    void _exit(int status);
+
     /** glibc 2.34+: lets the child close every inherited descriptor in one action, without a race. */
     interface CloseFromNp {
         int posix_spawn_file_actions_addclosefrom_np(Pointer fileActions, int from);
@@ -50,6 +62,11 @@ public interface LibC {
     /** glibc 2.29+. */
     interface ChdirNp {
         int posix_spawn_file_actions_addchdir_np(Pointer fileActions, @In byte[] path);
+    }
+
+    /** glibc 2.34+: closes the forked child's descriptors in a few calls, without a race. */
+    interface CloseRange {
+        int close_range(int first, int last, int flags);
     }
 
     /** glibc 2.33+ exports fstat itself. */

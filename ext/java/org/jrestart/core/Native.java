@@ -26,10 +26,11 @@ final class Native {
     static final LibC.ChdirNp CHDIR;
     static final LibC.Fstat FSTAT;
     static final LibC.Fxstat FXSTAT;
+    static final LibC.CloseRange CLOSE_RANGE;
 
     // Names listed in this system property are treated as absent from libc, so
     // that the specs can run the fallbacks an older glibc needs (fstat before
-    // 2.33, addclosefrom_np before 2.34, addchdir_np before 2.29) on this one.
+    // 2.33, addclosefrom_np and close_range before 2.34, addchdir_np before 2.29) on this one.
     private static final List<String> HIDDEN = Arrays.asList(System.getProperty("jrestart.hide_symbols", "").split(","));
 
     static final int EINTR = Errno.EINTR.intValue();
@@ -45,6 +46,7 @@ final class Native {
         LibC.Fstat fstat = load(LibC.Fstat.class, name);
         FSTAT = fstat;
         FXSTAT = fstat == null ? load(LibC.Fxstat.class, name) : null;
+        CLOSE_RANGE = load(LibC.CloseRange.class, name);
     }
 
     private Native() {
@@ -87,6 +89,14 @@ final class Native {
             c[i] = bytes[i];
         }
         return c;
+    }
+
+    /** cString in native memory, for calls that must not copy their arguments (the forked child's). */
+    static Pointer cStringMemory(byte[] bytes, String what) {
+        byte[] c = cString(bytes, what);
+        Pointer memory = Memory.allocateDirect(RUNTIME, c.length, true);
+        memory.put(0, c, 0, c.length);
+        return memory;
     }
 
     /**

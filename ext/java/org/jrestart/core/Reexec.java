@@ -1,6 +1,5 @@
 package org.jrestart.core;
 
-import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 import java.util.ArrayList;
@@ -18,39 +17,31 @@ public final class Reexec {
     private static final int F_GETFD = 1;
     private static final int F_SETFD = 2;
     private static final int FD_CLOEXEC = 1;
-    private static final int SIG_SETMASK = 2;
-    private static final long SIG_IGN = 1L;
-    private static final int NSIG = 65;
-    // Room for glibc's struct sigaction (152 bytes on x86_64 and aarch64, sa_handler
-    // first) and sigset_t (128 bytes).
-    private static final int BUFFER_SIZE = 256;
 
     private Reexec() {
     }
 
     public static void exec(byte[] program, List<byte[]> argv, List<byte[]> env, int[] keep) throws PosixException {
         int[] kept = Launcher.checkKeep(keep);
-        byte[] path = Native.cString(program, "program");
+        Pointer path = Native.cStringMemory(program, "program");
         Pointer argvp = Native.cStringArray(argv, "argument");
         Pointer envp = Native.cStringArray(env, "environment entry");
 
         List<int[]> fdFlags = closeOnExec(kept);
         List<Disposition> dispositions = new ArrayList<Disposition>();
-        Pointer oldMask = Memory.allocateDirect(Native.RUNTIME, BUFFER_SIZE, true);
+        Pointer oldMask = Signals.buffer();
         boolean maskSaved = false;
         try {
             // Ignored signals stay ignored across exec, and so does the mask: a JVM
             // started under nohup, or Ruby code that ignored a signal, must not pass
             // that on. Handled signals are reset by exec itself.
             resetIgnoredSignals(dispositions);
-            Pointer empty = Memory.allocateDirect(Native.RUNTIME, BUFFER_SIZE, true);
-            Native.LIBC.sigemptyset(empty);
-            maskSaved = Native.LIBC.pthread_sigmask(SIG_SETMASK, empty, oldMask) == 0;
+            maskSaved = Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, Signals.emptySet(), oldMask) == 0;
             Native.LIBC.execve(path, argvp, envp);
             throw new PosixException(Native.errno(), Native.text(program));
         } finally {
             // Reached only when execve failed: the process goes on serving as it was.
-            if (maskSaved) Native.LIBC.pthread_sigmask(SIG_SETMASK, oldMask, null);
+            if (maskSaved) Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);
             for (int[] fd : fdFlags) Native.LIBC.fcntl(fd[0], F_SETFD, fd[1]);
         }
@@ -70,16 +61,10 @@ public final class Reexec {
     }
 
     private static void resetIgnoredSignals(List<Disposition> saved) {
-        for (int sig = 1; sig < NSIG; sig++) {
-            Pointer old = Memory.allocateDirect(Native.RUNTIME, BUFFER_SIZE, true);
-            if (Native.LIBC.sigaction(sig, null, old) != 0) continue; // 32 and 33 are glibc's; KILL and STOP are fixed
-            if (old.getAddress(0) != SIG_IGN) continue;
-            Pointer dfl = Memory.allocateDirect(Native.RUNTIME, BUFFER_SIZE, true);
-            byte[] copy = new byte[BUFFER_SIZE];
-            old.get(0, copy, 0, BUFFER_SIZE);
-            dfl.put(0, copy, 0, BUFFER_SIZE);
-            dfl.putAddress(0, 0L); // SIG_DFL
-            if (Native.LIBC.sigaction(sig, dfl, null) == 0) saved.add(new Disposition(sig, old));
+        Pointer dfl = Signals.defaultAction();
+        for (int sig : Signals.ignored()) {
+            Pointer old = Signals.buffer();
+            if (Native.LIBC.sigaction(sig, dfl, old) == 0) saved.add(new Disposition(sig, old));
         }
     }
 

@@ -8,6 +8,7 @@ import org.jrestart.core.LaunchRequest;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.PosixException;
 import org.jrestart.core.Reexec;
+import org.jrestart.core.Strategy;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -76,6 +77,7 @@ public final class RubyJRestart {
         features.fastASet(runtime.newSymbol("stat_layout"), layout == null ? context.nil : runtime.newString(layout));
         features.fastASet(runtime.newSymbol("closefrom"), runtime.newBoolean(Launcher.hasCloseFrom()));
         features.fastASet(runtime.newSymbol("chdir"), runtime.newBoolean(Launcher.hasChdir()));
+        features.fastASet(runtime.newSymbol("close_range"), runtime.newBoolean(Launcher.hasCloseRange()));
         return features;
     }
 
@@ -93,11 +95,11 @@ public final class RubyJRestart {
     }
 
     /**
-     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:) after
+     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:, strategy:) after
      * lib/jrestart/launch.rb has applied Ruby's keyword rules; every value is
      * still checked here.
      */
-    @JRubyMethod(name = "__launch", module = true, required = 8, visibility = Visibility.PRIVATE)
+    @JRubyMethod(name = "__launch", module = true, required = 9, visibility = Visibility.PRIVATE)
     public static IRubyObject launch(ThreadContext context, IRubyObject self, IRubyObject[] argv) {
         Ruby runtime = context.runtime;
         IRubyObject command = argv[0];
@@ -115,6 +117,7 @@ public final class RubyJRestart {
         for (Map.Entry<String, byte[]> e : env.entrySet()) request.env(entry(e.getKey(), e.getValue()));
         if (env.containsKey("PATH")) request.searchPath(env.get("PATH"));
         request.delay(delay(context, argv[7]));
+        request.strategy(strategy(context, argv[8]));
         try {
             Child child = Launcher.launch(request);
             return RubyLaunch.newLaunch(context, child, command, args);
@@ -191,6 +194,17 @@ public final class RubyJRestart {
         if (name.equals("all")) return CloseMode.ALL;
         if (name.equals("sockets")) return CloseMode.SOCKETS;
         throw context.runtime.newArgumentError("close: must be :all or :sockets, got " + value.inspect());
+    }
+
+    private static Strategy strategy(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubySymbol)) {
+            throw context.runtime.newTypeError("strategy: must be :spawn or :fork, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        String name = value.asJavaString();
+        if (name.equals("spawn")) return Strategy.SPAWN;
+        if (name.equals("fork")) return Strategy.FORK;
+        throw context.runtime.newArgumentError("strategy: must be :spawn or :fork, got " + value.inspect());
     }
 
     private static int[] keep(ThreadContext context, IRubyObject value) {

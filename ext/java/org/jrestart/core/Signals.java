@@ -1,0 +1,50 @@
+package org.jrestart.core;
+
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+import java.util.Arrays;
+
+/**
+ * What a new program must not inherit from the JVM's signal state. exec resets
+ * handled signals by itself, but ignored ones stay ignored (a JVM under nohup
+ * has SIGHUP ignored) and so does the thread's mask.
+ */
+final class Signals {
+    static final int SIG_SETMASK = 2;
+    private static final long SIG_IGN = 1L;
+    private static final int NSIG = 65;
+    // Room for glibc's struct sigaction (152 bytes on x86_64 and aarch64, sa_handler
+    // first) and sigset_t (128 bytes).
+    static final int BUFFER_SIZE = 256;
+
+    private Signals() {
+    }
+
+    /** The signals whose disposition is SIG_IGN now. */
+    static int[] ignored() {
+        int[] found = new int[NSIG];
+        int count = 0;
+        Pointer action = buffer();
+        for (int sig = 1; sig < NSIG; sig++) {
+            // 32 and 33 are glibc's own and refused; KILL and STOP cannot be ignored.
+            if (Native.LIBC.sigaction(sig, null, action) == 0 && action.getAddress(0) == SIG_IGN) found[count++] = sig;
+        }
+        return Arrays.copyOf(found, count);
+    }
+
+    /** A struct sigaction for SIG_DFL: all zero. */
+    static Pointer defaultAction() {
+        return buffer();
+    }
+
+    static Pointer emptySet() {
+        Pointer set = buffer();
+        Native.LIBC.sigemptyset(set);
+        return set;
+    }
+
+    static Pointer buffer() {
+        return Memory.allocateDirect(Native.RUNTIME, BUFFER_SIZE, true);
+    }
+}

@@ -1,0 +1,9 @@
+package org.jrestart.core;
+
+/** How the child is started. */
+public enum Strategy {
+    /** posix_spawn: no Java code in the child, a cost that does not grow with the heap. */
+    SPAWN,
+    /** fork() then execve(), as the original plugin did: see Forker for its hazards. */
+    FORK
+}
