@@ -2,7 +2,8 @@
 
 module JRestart
   # launch's options and their defaults.
-  LAUNCH_OPTIONS = { close: :all, keep: [].freeze, chdir: "/", log: nil, env: nil, delay: 0, strategy: :spawn }.freeze
+  LAUNCH_OPTIONS = { close: :all, keep: [].freeze, chdir: "/", log: nil, env: nil, delay: 0, strategy: :spawn,
+                     unsetenv_others: false }.freeze
 
   @restart_lock = Mutex.new
   @restart = nil
@@ -15,6 +16,7 @@ module JRestart
     # close: :all     the child inherits no descriptor above 2 but those in +keep+
     # close: :sockets only sockets are withheld (the original plugin's behaviour)
     # env:            merged over ENV for the child; a nil value removes a name
+    # unsetenv_others: true  the child gets env: alone, nothing of ENV
     # delay:          seconds before the command starts; launch returns at once
     # strategy: :fork fork() + execve() as the original plugin did, instead of
     #                 posix_spawn (see the README for why :spawn is the default)
@@ -23,7 +25,8 @@ module JRestart
     # command, a path or an option is wrong.
     def launch(command, *args, **options)
       o = launch_options(options)
-      __launch(command, args, o[:close], o[:keep], o[:chdir], o[:log], o[:env], o[:delay], o[:strategy])
+      __launch(command, args, o[:close], o[:keep], o[:chdir], o[:log], o[:env], o[:delay], o[:strategy],
+               o[:unsetenv_others])
     end
 
     # launch, at most once per process: later and concurrent calls return the

@@ -60,6 +60,7 @@ module JRestart
       { command: command, path: path, source: source, manager: manager&.to_h, strategy: strategy, session: :new,
         cwd: options[:chdir], stdin: "/dev/null", stdout: stdout, stderr: stdout, signals: :default,
         delay: options[:delay], close: options[:close], env: options[:env],
+        unsetenv_others: options[:unsetenv_others],
         descriptors: descriptors.map(&:to_h) }
     end
 
@@ -76,7 +77,11 @@ module JRestart
         ["delay", options[:delay].zero? ? "none" : "#{options[:delay]} s"],
         ["close", options[:close].inspect]
       ]
-      rows << ["env", "ENV with #{options[:env].inspect} over it"] if options[:env]
+      if options[:unsetenv_others]
+        rows << ["env", "only #{(options[:env] || {}).inspect} (unsetenv_others: nothing of ENV)"]
+      elsif options[:env]
+        rows << ["env", "ENV with #{options[:env].inspect} over it"]
+      end
       lines = ["JRestart plan (nothing has been done)"]
       lines.concat(rows.map { |label, value| format("  %-10s %s", label, value) })
       lines << "  descriptors:"
@@ -142,7 +147,7 @@ module JRestart
                                                  "service manager was detected (#{Detect.explain})")
         argv, source, manager = choice.to_a
       end
-      path = __resolve(argv.first, options[:env])
+      path = __resolve(argv.first, options[:env], options[:unsetenv_others])
       Plan.new(argv, path, source, manager, options, __keep(options[:keep]))
     end
   end

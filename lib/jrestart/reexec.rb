@@ -4,14 +4,15 @@ module JRestart
   class << self
     # Replaces this process with a fresh run of the same program and command
     # line (/proc/self/exe and /proc/self/cmdline), same pid, or of +argv+.
-    # The environment is ENV with +env+ merged over it (nil removes a name).
+    # The environment is ENV with +env+ merged over it (nil removes a name), or
+    # +env+ alone with unsetenv_others: true.
     # Before the exec every descriptor above 2 but those in +keep+ is marked
     # close-on-exec, ignored signals go back to their default and the signal
     # mask is emptied. at_exit handlers and JVM shutdown hooks do NOT run: the
     # JVM is gone the moment the exec succeeds. Returns only by raising
     # (Errno::*) when the exec fails, with all of that undone, the process
     # still running and serving.
-    def reexec!(argv = nil, env: nil, keep: [])
+    def reexec!(argv = nil, env: nil, keep: [], unsetenv_others: false)
       if argv.nil?
         argv = File.binread("/proc/self/cmdline").split("\0")
         program = File.readlink("/proc/self/exe")
@@ -21,7 +22,7 @@ module JRestart
 
         program = argv.first
       end
-      __reexec(program, argv, env, keep)
+      __reexec(program, argv, env, keep, unsetenv_others)
     end
   end
 end

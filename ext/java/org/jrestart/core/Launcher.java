@@ -212,13 +212,19 @@ public final class Launcher {
         }
         int errno = ENOENT;
         for (byte[] dir : split(searchPath)) {
-            // A relative PATH entry would make the answer depend on the service's cwd.
-            if (dir.length == 0 || dir[0] != '/') continue;
-            byte[] candidate = new byte[dir.length + 1 + command.length];
-            System.arraycopy(dir, 0, candidate, 0, dir.length);
-            candidate[dir.length] = '/';
-            System.arraycopy(command, 0, candidate, dir.length + 1, command.length);
+            byte[] candidate = dir.length == 0 ? command : new byte[dir.length + 1 + command.length];
+            if (dir.length > 0) {
+                System.arraycopy(dir, 0, candidate, 0, dir.length);
+                candidate[dir.length] = '/';
+                System.arraycopy(command, 0, candidate, dir.length + 1, command.length);
+            }
             int found = executableErrno(candidate);
+            // A relative entry (an empty one is ".") makes what runs depend on the
+            // service's cwd: where a shell would run such a file, refuse instead.
+            if (found == 0 && (dir.length == 0 || dir[0] != '/')) {
+                throw new IllegalArgumentException("command " + shown + " would be found through the relative PATH entry \""
+                        + Native.text(dir) + "\" (from the service's cwd): give an absolute path, or take relative entries out of PATH");
+            }
             if (found == 0) return candidate;
             if (found == EACCES) errno = EACCES;
         }

@@ -11,6 +11,7 @@ import org.jrestart.core.Reexec;
 import org.jrestart.core.Strategy;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
+import org.jruby.RubyBoolean;
 import org.jruby.RubyClass;
 import org.jruby.RubyHash;
 import org.jruby.RubyModule;
@@ -95,11 +96,12 @@ public final class RubyJRestart {
     }
 
     /**
-     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:, strategy:) after
+     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:, strategy:,
+     * unsetenv_others:) after
      * lib/jrestart/launch.rb has applied Ruby's keyword rules; every value is
      * still checked here.
      */
-    @JRubyMethod(name = "__launch", module = true, required = 9, visibility = Visibility.PRIVATE)
+    @JRubyMethod(name = "__launch", module = true, required = 10, visibility = Visibility.PRIVATE)
     public static IRubyObject launch(ThreadContext context, IRubyObject self, IRubyObject[] argv) {
         Ruby runtime = context.runtime;
         IRubyObject command = argv[0];
@@ -113,7 +115,7 @@ public final class RubyJRestart {
         request.keep(keep(context, argv[3]));
         request.chdir(Convert.path(context, argv[4], "chdir:"));
         if (!argv[5].isNil()) request.log(Convert.path(context, argv[5], "log:"));
-        Map<String, byte[]> env = environment(context, argv[6]);
+        Map<String, byte[]> env = environment(context, argv[6], argv[9]);
         for (Map.Entry<String, byte[]> e : env.entrySet()) request.env(entry(e.getKey(), e.getValue()));
         if (env.containsKey("PATH")) request.searchPath(env.get("PATH"));
         request.delay(delay(context, argv[7]));
@@ -130,8 +132,9 @@ public final class RubyJRestart {
 
     /** The file launch would execute for command with env: (the child's PATH); raises as launch would. */
     @JRubyMethod(name = "__resolve", module = true, visibility = Visibility.PRIVATE)
-    public static IRubyObject resolve(ThreadContext context, IRubyObject self, IRubyObject command, IRubyObject env) {
-        byte[] path = environment(context, env).get("PATH");
+    public static IRubyObject resolve(ThreadContext context, IRubyObject self, IRubyObject command, IRubyObject env,
+                                      IRubyObject unsetOthers) {
+        byte[] path = environment(context, env, unsetOthers).get("PATH");
         try {
             byte[] file = Launcher.resolve(Convert.string(context, command, "the command"), path == null ? new byte[0] : path);
             return context.runtime.newString(new ByteList(file, false));
@@ -146,7 +149,7 @@ public final class RubyJRestart {
      * reexec!(argv, env:, keep:) after lib/jrestart/reexec.rb has chosen the
      * program and argv: returns only by raising when the exec fails.
      */
-    @JRubyMethod(name = "__reexec", module = true, required = 4, visibility = Visibility.PRIVATE)
+    @JRubyMethod(name = "__reexec", module = true, required = 5, visibility = Visibility.PRIVATE)
     public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject[] args) {
         Ruby runtime = context.runtime;
         if (!(args[1] instanceof RubyArray) || ((RubyArray<?>) args[1]).isEmpty()) {
@@ -155,7 +158,7 @@ public final class RubyJRestart {
         RubyArray<?> argv = (RubyArray<?>) args[1];
         List<byte[]> arguments = new ArrayList<byte[]>();
         for (int i = 0; i < argv.size(); i++) arguments.add(Convert.string(context, argv.eltOk(i), "argv[" + i + "]"));
-        Map<String, byte[]> env = environment(context, args[2]);
+        Map<String, byte[]> env = environment(context, args[2], args[4]);
         List<byte[]> entries = new ArrayList<byte[]>();
         for (Map.Entry<String, byte[]> e : env.entrySet()) entries.add(entry(e.getKey(), e.getValue()));
         byte[] search = env.containsKey("PATH") ? env.get("PATH") : new byte[0];
@@ -225,10 +228,15 @@ public final class RubyJRestart {
     }
 
     /** Ruby's ENV, with env: applied on top as Process.spawn does (nil removes a name). */
-    private static Map<String, byte[]> environment(ThreadContext context, IRubyObject value) {
+    /** ENV with env: merged over it, or env: alone with unsetenv_others: true. */
+    private static Map<String, byte[]> environment(ThreadContext context, IRubyObject value, IRubyObject unsetOthers) {
         Ruby runtime = context.runtime;
+        if (!(unsetOthers instanceof RubyBoolean)) {
+            throw runtime.newTypeError("unsetenv_others: must be true or false, got "
+                    + unsetOthers.getMetaClass().getRealClass().getName());
+        }
         Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
-        putAll(context, env, runtime.getENV());
+        if (!unsetOthers.isTrue()) putAll(context, env, runtime.getENV());
         if (!value.isNil()) {
             if (!(value instanceof RubyHash)) {
                 throw runtime.newTypeError("env: must be a Hash, got " + value.getMetaClass().getRealClass().getName());
