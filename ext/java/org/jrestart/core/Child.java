@@ -22,12 +22,6 @@ public final class Child {
         this.path = path;
     }
 
-    void startReaper() {
-        Thread reaper = new Thread(new Reaper(this), "jrestart-reaper-" + pid);
-        reaper.setDaemon(true);
-        reaper.start();
-    }
-
     /** Records the status of a child that was reaped while it was being started. */
     synchronized void exited(int rawStatus) {
         status = rawStatus;
@@ -35,22 +29,65 @@ public final class Child {
         notifyAll();
     }
 
-    /** Loads what startReaper and status use, ahead of the first launch. */
+    /** Loads what a Reaper and status use, ahead of the first launch. */
     static void prepare() {
-        new Reaper(null);
+        new Reaper().cancel();
         new PosixException(0, "prepare");
     }
 
-    private static final class Reaper implements Runnable {
-        private final Child child;
+    /**
+     * A daemon thread that reaps one child. It is started before the child is,
+     * so that a JVM out of threads (RLIMIT_NPROC counts them) refuses the launch
+     * instead of leaving a started command nobody will reap.
+     */
+    static final class Reaper implements Runnable {
+        private Child child;
+        private boolean cancelled;
 
-        Reaper(Child child) {
-            this.child = child;
+        private Reaper() {
+        }
+
+        static Reaper start(byte[] command) throws PosixException {
+            Reaper reaper = new Reaper();
+            Thread thread = new Thread(reaper, "jrestart-reaper");
+            thread.setDaemon(true);
+            try {
+                thread.start();
+            } catch (OutOfMemoryError e) {
+                throw new PosixException(Native.EAGAIN, "no thread left to reap the command: " + e.getMessage()
+                        + " (launching " + Native.text(command) + ")");
+            }
+            return reaper;
+        }
+
+        /** Hands the started child over; one that was reaped already needs nothing more. */
+        synchronized void reap(Child started) {
+            if (started.isDone()) cancelled = true;
+            else child = started;
+            notifyAll();
+        }
+
+        synchronized void cancel() {
+            cancelled = true;
+            notifyAll();
         }
 
         @Override
         public void run() {
-            child.reap();
+            Child started;
+            synchronized (this) {
+                while (child == null && !cancelled) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        // nobody else interrupts this thread; keep waiting for the hand-over
+                    }
+                }
+                started = child;
+            }
+            if (started == null) return;
+            Thread.currentThread().setName("jrestart-reaper-" + started.pid);
+            started.reap();
         }
     }
 

@@ -90,7 +90,7 @@ final class Forker {
         }
     }
 
-    /** One fork: the started child, or null when it hung before exec and was killed. */
+    /** One fork: the started child (not yet reaped), or null when it hung before exec and was killed. */
     private static Child attempt(byte[] command, byte[] path, Plan plan) throws PosixException {
         int[] pipe = new int[2];
         if (Native.LIBC.pipe2(pipe, O_CLOEXEC) != 0) {
@@ -124,7 +124,6 @@ final class Forker {
             if (outcome == EXECED) {
                 Child child = new Child(pid, command, path);
                 if (exited >= 0) child.exited(exited);
-                else child.startReaper();
                 return child;
             }
             if (exited < 0) {

@@ -67,17 +67,24 @@ public final class Launcher {
             throw new PosixException(e.errno(), e.subject() + " (launching " + Native.text(request.command) + ")");
         }
 
+        Child.Reaper reaper = null;
+        Child child = null;
         try {
-            if (request.strategy == Strategy.FORK) return fork(request, path, argv.get(0), argvp, envp, keep, logFd);
-            try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
-                IntByReference pid = new IntByReference();
-                int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
-                if (rc != 0) throw new PosixException(rc, Native.text(request.command));
-                Child child = new Child(pid.intValue(), request.command, path);
-                child.startReaper();
-                return child;
+            reaper = Child.Reaper.start(request.command);
+            if (request.strategy == Strategy.FORK) {
+                child = fork(request, path, argv.get(0), argvp, envp, keep, logFd);
+            } else {
+                try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
+                    IntByReference pid = new IntByReference();
+                    int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
+                    if (rc != 0) throw new PosixException(rc, Native.text(request.command));
+                    child = new Child(pid.intValue(), request.command, path);
+                }
             }
+            reaper.reap(child);
+            return child;
         } finally {
+            if (child == null && reaper != null) reaper.cancel();
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }

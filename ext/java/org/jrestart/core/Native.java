@@ -35,6 +35,7 @@ final class Native {
 
     static final int EINTR = Errno.EINTR.intValue();
     static final int EBADF = Errno.EBADF.intValue();
+    static final int EAGAIN = Errno.EAGAIN.intValue();
 
     static {
         String name = Platform.getNativePlatform().getStandardCLibraryName();
