@@ -13,6 +13,7 @@ import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyBoolean;
 import org.jruby.RubyClass;
+import org.jruby.RubyComplex;
 import org.jruby.RubyHash;
 import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
@@ -270,7 +271,7 @@ public final class RubyJRestart {
     }
 
     private static double delay(ThreadContext context, IRubyObject value) {
-        if (!(value instanceof RubyNumeric)) {
+        if (!(value instanceof RubyNumeric) || value instanceof RubyComplex) {
             throw context.runtime.newTypeError("delay: must be a number of seconds, got "
                     + value.getMetaClass().getRealClass().getName());
         }

@@ -5,6 +5,7 @@ import org.jrestart.core.PosixException;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
+import org.jruby.RubyComplex;
 import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
 import org.jruby.RubyObject;
@@ -91,7 +92,7 @@ public final class RubyLaunch extends RubyObject {
     @JRubyMethod
     public IRubyObject wait(ThreadContext context, IRubyObject timeout) {
         if (timeout.isNil()) return waitFor(context, -1);
-        if (!(timeout instanceof RubyNumeric)) {
+        if (!(timeout instanceof RubyNumeric) || timeout instanceof RubyComplex) {
             throw context.runtime.newTypeError("timeout must be a number of seconds or nil, got "
                     + timeout.getMetaClass().getRealClass().getName());
         }
