@@ -97,9 +97,9 @@ RSpec.describe "JRestart's security guarantees" do
     File.chmod(0o755, File.join(bin, name))
     # Relative to the JVM's own cwd, which is what a relative entry means to libc.
     relative = Pathname(bin).relative_path_from(Pathname(Dir.pwd)).to_s
+    refusal = /#{name} would be found through the relative PATH entry "#{Regexp.escape(relative)}"/
     ["#{relative}:/usr/bin:/bin", "/usr/bin:/bin:#{relative}"].each do |path|
-      expect { JRestart.launch(name, env: { "PATH" => path }) }
-        .to raise_error(ArgumentError, /#{name} would be found through the relative PATH entry "#{Regexp.escape(relative)}"/)
+      expect { JRestart.launch(name, env: { "PATH" => path }) }.to raise_error(ArgumentError, refusal)
     end
     # An empty entry means the cwd.
     expect { JRestart.launch(name, env: { "PATH" => "/usr/bin::/bin" }) }.to raise_error(Errno::ENOENT)

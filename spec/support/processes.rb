@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "ffi"
+require "fileutils"
 require "json"
 require "shellwords"
 require "socket"
@@ -117,9 +118,12 @@ module JRestartSpec
     class Service
       attr_reader :pid, :port, :held, :sigign
 
-      def initialize(nohup: false, env: {}, java_properties: {})
+      # user: run the service as this unprivileged user (setpriv), from a
+      # world-readable copy of JRuby, lib/ and spec/support/.
+      def initialize(nohup: false, env: {}, java_properties: {}, user: nil)
         @stderr = Tempfile.create(["jrestart-service", ".err"])
         command = Processes.jruby_with(java_properties) + ["-I", LIB, SERVICE]
+        command = unprivileged(user, command) if user
         command = ["/usr/bin/nohup"] + command if nohup
         @io = IO.popen([env, *command], "r+", err: @stderr.path)
         @pid = @io.pid
@@ -165,9 +169,32 @@ module JRestartSpec
         @io.close unless @io.closed?
         @dead = true
         File.unlink(@stderr.path) if File.exist?(@stderr.path)
+        FileUtils.rm_rf(@copy) if @copy
       end
 
       private
+
+      def unprivileged(user, command)
+        @copy = Dir.mktmpdir("jrestart-unprivileged")
+        File.chmod(0o755, @copy)
+        FileUtils.cp_r([LIB, File.dirname(SERVICE)], @copy)
+        command = command.map do |word|
+          if word == LIB then File.join(@copy, "lib")
+          elsif word == SERVICE then File.join(@copy, "support", File.basename(SERVICE))
+          elsif word.end_with?(".jar")
+            FileUtils.cp(word, @copy)
+            File.join(@copy, File.basename(word))
+          else word
+          end
+        end
+        FileUtils.chmod_R("a+rX", @copy)
+        # JVM warnings (a thread it could not start) must not reach stdout, the reply channel.
+        jar = command.index("-jar")
+        flags = ["-Xlog:disable", "-Xlog:all=warning:stderr"]
+        jar ? command.insert(jar, *flags) : command.insert(1, *flags.map { |flag| "-J#{flag}" })
+        ["/usr/bin/setpriv", "--reuid=#{user}", "--regid=#{user == "nobody" ? "nogroup" : user}", "--clear-groups",
+         "--", "/usr/bin/env", "HOME=#{@copy}", *command]
+      end
 
       def read_reply
         line = Timeout.timeout(60) { @io.gets }

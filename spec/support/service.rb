@@ -6,7 +6,10 @@
 # answers with one JSON line.
 require "json"
 require "socket"
+require "tmpdir"
 require "jrestart"
+require_relative "hostile"
+require_relative "load"
 
 $stdout.sync = true
 server = TCPServer.new("127.0.0.1", 0)
@@ -77,6 +80,54 @@ $stdin.each_line do |line|
     when "fds"
       fds = Dir.children("/proc/self/fd").map(&:to_i).select { |fd| fd > 2 }.sort
       reply.({ "fds" => fds.filter_map(&describe) })
+    when "exhaust_fds"
+      # Lowers the soft RLIMIT_NOFILE, fills the table, launches, then undoes both.
+      soft, hard = Process.getrlimit(:NOFILE)
+      Process.setrlimit(:NOFILE, Dir.children("/proc/self/fd").size + request.fetch("headroom", 32), hard)
+      filler = []
+      begin
+        loop { filler << File.open(File::NULL) }
+      rescue Errno::EMFILE
+        nil
+      end
+      outcome = begin
+        launch = JRestart.launch(*argv, **options)
+        launches[launch.pid] = launch
+        { "pid" => launch.pid }
+      rescue StandardError, NotImplementedError => e
+        { "error" => e.class.name, "message" => e.message }
+      ensure
+        filler.each(&:close)
+        Process.setrlimit(:NOFILE, soft, hard)
+      end
+      reply.(outcome.merge("filled" => filler.size))
+    when "exhaust_processes"
+      # RLIMIT_NPROC counts this user's threads too: at 1, no thread or process can start.
+      soft, hard = Process.getrlimit(:NPROC)
+      Process.setrlimit(:NPROC, 1, hard)
+      outcome = begin
+        launch = JRestart.launch(*argv, **options)
+        launches[launch.pid] = launch
+        { "pid" => launch.pid }
+      rescue StandardError, NotImplementedError => e
+        { "error" => e.class.name, "message" => e.message }
+      ensure
+        Process.setrlimit(:NPROC, soft, hard)
+      end
+      reply.(outcome)
+    when "load"
+      reply.(JRestartSpec::Load.new(**request["load"].transform_keys(&:to_sym)).run)
+    when "hostile"
+      Dir.mktmpdir do |scratch|
+        run = JRestartSpec::Hostile.new(request["seed"], scratch).run(request["calls"])
+        JRestart.command = nil
+        reply.({ "calls" => run.calls, "outcomes" => run.outcomes, "unexpected" => run.unexpected.first(10) })
+      end
+    when "census"
+      threads = java.lang.Thread.getAllStackTraces.keySet.to_a
+      reply.({ "fds" => Dir.children("/proc/self/fd").map(&:to_i).filter_map(&describe).map { |d| d["target"] },
+               "reapers" => threads.count { |t| t.getName.start_with?("jrestart-reaper") },
+               "threads" => threads.size })
     when "exit"
       reply.({ "bye" => true })
       break
