@@ -3,6 +3,7 @@ package org.jrestart.core;
 import jnr.ffi.byref.IntByReference;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A started command. A daemon thread reaps it as soon as it exits, so it never
@@ -29,33 +30,47 @@ public final class Child {
         notifyAll();
     }
 
-    /** Loads what a Reaper and status use, ahead of the first launch. */
-    static void prepare() {
-        new Reaper().cancel();
+    /** Loads what a Reaper and status use, and starts the first spare reaper, ahead of the first launch. */
+    static void prepare() throws PosixException {
+        Reaper.take(new byte[0]).giveBack();
         new PosixException(0, "prepare");
     }
 
     /**
-     * A daemon thread that reaps one child. It is started before the child is,
-     * so that a JVM out of threads (RLIMIT_NPROC counts them) refuses the launch
-     * instead of leaving a started command nobody will reap.
+     * A daemon thread that reaps one child. One is always started before the
+     * child is, so that a JVM out of threads (RLIMIT_NPROC counts them) refuses
+     * the launch instead of leaving a started command nobody will reap. A spare
+     * is kept started ahead, so that a launch does not wait for a thread to start.
      */
     static final class Reaper implements Runnable {
+        private static final AtomicReference<Reaper> SPARE = new AtomicReference<Reaper>();
+
         private Child child;
         private boolean cancelled;
 
         private Reaper() {
         }
 
-        static Reaper start(byte[] command) throws PosixException {
+        /** The spare reaper, or a new one: EAGAIN when no thread can be started. */
+        static Reaper take(byte[] command) throws PosixException {
+            Reaper spare = SPARE.getAndSet(null);
+            if (spare != null) return spare;
+            Reaper reaper = startNew();
+            if (reaper == null) {
+                throw new PosixException(Native.EAGAIN, "no thread left to reap the command (launching "
+                        + Native.text(command) + ")");
+            }
+            return reaper;
+        }
+
+        private static Reaper startNew() {
             Reaper reaper = new Reaper();
-            Thread thread = new Thread(reaper, "jrestart-reaper");
+            Thread thread = new Thread(reaper, "jrestart-spare-reaper");
             thread.setDaemon(true);
             try {
                 thread.start();
             } catch (OutOfMemoryError e) {
-                throw new PosixException(Native.EAGAIN, "no thread left to reap the command: " + e.getMessage()
-                        + " (launching " + Native.text(command) + ")");
+                return null; // "unable to create native thread"
             }
             return reaper;
         }
@@ -67,7 +82,12 @@ public final class Child {
             notifyAll();
         }
 
-        synchronized void cancel() {
+        /** Not needed after all (the launch failed): it becomes the spare again, or ends. */
+        void giveBack() {
+            if (!SPARE.compareAndSet(null, this)) cancel();
+        }
+
+        private synchronized void cancel() {
             cancelled = true;
             notifyAll();
         }
@@ -87,6 +107,12 @@ public final class Child {
             }
             if (started == null) return;
             Thread.currentThread().setName("jrestart-reaper-" + started.pid);
+            // The next launch's reaper starts here, off the launching thread; if
+            // no thread can start now, that launch tries again and refuses.
+            if (SPARE.get() == null) {
+                Reaper next = startNew();
+                if (next != null) next.giveBack();
+            }
             started.reap();
         }
     }

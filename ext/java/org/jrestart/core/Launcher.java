@@ -44,6 +44,9 @@ public final class Launcher {
     private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
+    // Read-only for posix_spawnattr_setsig*, which copy them: built once.
+    private static final Pointer ALL_SIGNALS = signalSet(true);
+    private static final Pointer NO_SIGNALS = signalSet(false);
     private static final byte[] SH = bytes("/bin/sh");
 
     private Launcher() {
@@ -70,7 +73,7 @@ public final class Launcher {
         Child.Reaper reaper = null;
         Child child = null;
         try {
-            reaper = Child.Reaper.start(request.command);
+            reaper = Child.Reaper.take(request.command);
             if (request.strategy == Strategy.FORK) {
                 child = fork(request, path, argv.get(0), argvp, envp, keep, logFd);
             } else {
@@ -84,7 +87,7 @@ public final class Launcher {
             reaper.reap(child);
             return child;
         } finally {
-            if (child == null && reaper != null) reaper.cancel();
+            if (child == null && reaper != null) reaper.giveBack();
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }
@@ -160,12 +163,17 @@ public final class Launcher {
         Forker.prepare();
     }
 
+    private static Pointer signalSet(boolean full) {
+        Pointer set = Signals.buffer();
+        if (full) Native.LIBC.sigfillset(set);
+        else Native.LIBC.sigemptyset(set);
+        return set;
+    }
+
     /** posix_spawn's attributes and file actions for one launch, destroyed by close(). */
     private static final class SpawnSetup implements AutoCloseable {
         final Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
         final Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        private final Pointer allSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        private final Pointer noSignals = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
         private boolean attrReady;
         private boolean actionsReady;
 
@@ -177,10 +185,8 @@ public final class Launcher {
                 actionsReady = true;
                 // The JVM blocks signals in its threads and Ruby code may ignore some
                 // (SIGHUP under nohup): the restart command must start with neither.
-                Native.LIBC.sigfillset(allSignals);
-                Native.LIBC.sigemptyset(noSignals);
-                check(Native.LIBC.posix_spawnattr_setsigdefault(attr, allSignals), "posix_spawnattr_setsigdefault");
-                check(Native.LIBC.posix_spawnattr_setsigmask(attr, noSignals), "posix_spawnattr_setsigmask");
+                check(Native.LIBC.posix_spawnattr_setsigdefault(attr, ALL_SIGNALS), "posix_spawnattr_setsigdefault");
+                check(Native.LIBC.posix_spawnattr_setsigmask(attr, NO_SIGNALS), "posix_spawnattr_setsigmask");
                 // A new session: the command must not die with the service's process group or terminal.
                 check(Native.LIBC.posix_spawnattr_setflags(attr,
                         (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),

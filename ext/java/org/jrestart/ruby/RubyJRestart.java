@@ -17,6 +17,7 @@ import org.jruby.RubyComplex;
 import org.jruby.RubyHash;
 import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
+import org.jruby.RubyString;
 import org.jruby.RubySymbol;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.anno.JRubyModule;
@@ -253,11 +254,15 @@ public final class RubyJRestart {
             IRubyObject name = (IRubyObject) pair.getKey();
             IRubyObject value = (IRubyObject) pair.getValue();
             // Names are kept as Latin-1 text so that every byte maps to one char and back.
-            String key = new String(Convert.string(context, name, "an env: name"), StandardCharsets.ISO_8859_1);
+            byte[] raw = name instanceof RubyString ? ((RubyString) name).getByteList().bytes()
+                    : Convert.string(context, name, "an env: name");
+            String key = new String(raw, StandardCharsets.ISO_8859_1);
             if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
                 throw context.runtime.newArgumentError("env: name " + name.inspect() + " is not a valid name");
             }
             if (value.isNil()) env.remove(key);
+            // The message is built only for a value that is not a String: ENV is converted on every launch.
+            else if (value instanceof RubyString) env.put(key, ((RubyString) value).getByteList().bytes());
             else env.put(key, Convert.string(context, value, "env: value of " + name.inspect()));
         }
     }
