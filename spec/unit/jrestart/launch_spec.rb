@@ -161,6 +161,11 @@ RSpec.describe "JRestart.launch" do
       expect_refused(ArgumentError, /not a valid name/, "/bin/true", env: { "A=B" => "1" })
       expect_refused(TypeError, /env: value/, "/bin/true", env: { "A" => 1 })
       expect_refused(TypeError, /log:/, "/bin/true", log: 42)
+      # Found by the hostile-input run (seed 1591130586): JRuby raised Encoding::CompatibilityError.
+      expect_refused(ArgumentError, /log: must be in an ASCII-compatible encoding, got UTF-16LE/, "/bin/true",
+                     log: "/tmp/x.log".encode("UTF-16LE"))
+      expect_refused(ArgumentError, /chdir: must be in an ASCII-compatible encoding/, "/bin/true",
+                     chdir: "/tmp".encode("UTF-16BE"))
     end
 
     it "a command or argument of the wrong type, or with a NUL byte" do

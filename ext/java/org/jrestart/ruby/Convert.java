@@ -63,7 +63,13 @@ final class Convert {
             throw context.runtime.newTypeError(what + " must be a String or a Pathname, got "
                     + value.getMetaClass().getRealClass().getName());
         }
-        return RubyFile.get_path(context, value).getByteList().bytes();
+        RubyString path = value instanceof RubyString ? (RubyString) value : RubyFile.get_path(context, value);
+        // Ruby's own File methods refuse these (Encoding::CompatibilityError); say which option it was.
+        if (!path.getEncoding().isAsciiCompatible()) {
+            throw context.runtime.newArgumentError(what + " must be in an ASCII-compatible encoding, got "
+                    + path.getEncoding());
+        }
+        return path.getByteList().bytes();
     }
 
     /** An unsigned 64-bit C value as a Ruby Integer, a Bignum above Long.MAX_VALUE. */
