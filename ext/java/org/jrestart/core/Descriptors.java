@@ -86,6 +86,16 @@ public final class Descriptors {
         return result;
     }
 
+    /** The sockets among the descriptors above 2, but those in keep (sorted): what close: :sockets withholds. */
+    static int[] socketsExcept(int[] keep) {
+        int[] fds = numbers();
+        int count = 0;
+        for (int fd : fds) {
+            if (fd > 2 && Arrays.binarySearch(keep, fd) < 0 && isSocket(fd)) fds[count++] = fd;
+        }
+        return Arrays.copyOf(fds, count);
+    }
+
     /** Descriptor numbers listed in /proc/self/fd, including the one that listing used itself. */
     static int[] numbers() {
         String[] names = new File("/proc/self/fd").list();

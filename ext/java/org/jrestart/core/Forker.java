@@ -39,7 +39,8 @@ final class Forker {
 
     // What the child reports before _exit(127): the step that failed and errno.
     private static final int REPORT_SIZE = 8;
-    private static final String[] STEPS = {"setsid", "chdir", "stdin", "stdout", "stderr", "close", "keep", "signals", "execve"};
+    private static final String[] STEPS = {
+        "setsid", "chdir", "stdin", "stdout", "stderr", "close", "keep", "signals", "execve"};
     private static final int SETSID = 0, CHDIR = 1, STDIN = 2, STDOUT = 3, STDERR = 4, CLOSE = 5, KEEP = 6,
             SIGNALS = 7, EXECVE = 8;
 
@@ -60,8 +61,6 @@ final class Forker {
         int[] sockets;
         int[] open;
         int[] ignored;
-        final Pointer defaultAction = Signals.defaultAction();
-        final Pointer emptyMask = Signals.emptySet();
         final Pointer report = Memory.allocateDirect(Native.RUNTIME, REPORT_SIZE, true);
     }
 
@@ -72,7 +71,7 @@ final class Forker {
     static Child start(byte[] command, byte[] path, Plan plan) throws PosixException {
         plan.ignored = Signals.ignored();
         if (plan.close == CloseMode.SOCKETS) {
-            plan.sockets = withheldSockets(plan.keep);
+            plan.sockets = Descriptors.socketsExcept(plan.keep);
         } else if (Native.CLOSE_RANGE == null) {
             plan.open = Descriptors.numbers();
         }
@@ -116,7 +115,7 @@ final class Forker {
                 // pipe, so a pipe still open means it has not exec'ed and can be
                 // killed before it runs anything of the command.
                 Native.LIBC.kill(pid, SIGSTOP);
-                int status = waitStopped(pid);
+                int status = waitpid(pid, WUNTRACED); // once it has stopped, or ended
                 outcome = await(pipe[0], plan.report, 0);
                 if ((status & 0xff) != 0x7f) exited = status; // it ended on its own meanwhile
                 else if (outcome == EXECED) Native.LIBC.kill(pid, SIGCONT);
@@ -128,13 +127,14 @@ final class Forker {
             }
             if (exited < 0) {
                 Native.LIBC.kill(pid, SIGKILL);
-                reap(pid);
+                waitpid(pid, 0);
             }
             if (outcome == TIMEOUT) return null;
             int step = plan.report.getInt(0);
             int errno = plan.report.getInt(4);
             if (step == EXECVE) throw new PosixException(errno, Native.text(command));
-            throw new PosixException(errno, STEPS[step] + " in the forked child (launching " + Native.text(command) + ")");
+            throw new PosixException(errno, STEPS[step] + " in the forked child (launching "
+                    + Native.text(command) + ")");
         } finally {
             Native.LIBC.close(pipe[0]);
         }
@@ -144,15 +144,6 @@ final class Forker {
     static void prepare() {
         new Plan();
         Signals.ignored();
-    }
-
-    private static int[] withheldSockets(int[] keep) {
-        int[] fds = Descriptors.numbers();
-        int count = 0;
-        for (int fd : fds) {
-            if (fd > 2 && Arrays.binarySearch(keep, fd) < 0 && Descriptors.isSocket(fd)) fds[count++] = fd;
-        }
-        return Arrays.copyOf(fds, count);
     }
 
     /**
@@ -178,20 +169,13 @@ final class Forker {
         return got;
     }
 
-    /** The raw status once the child has stopped or ended. */
-    private static int waitStopped(int pid) {
+    /** waitpid(pid, options) until it is not interrupted; the raw status. */
+    private static int waitpid(int pid, int options) {
         IntByReference status = new IntByReference();
-        while (Native.LIBC.waitpid(pid, status, WUNTRACED) == -1 && Native.errno() == EINTR) {
-            // interrupted: wait again
+        while (Native.LIBC.waitpid(pid, status, options) == -1 && Native.errno() == EINTR) {
+            // interrupted: the child is still ours to wait for
         }
         return status.intValue();
-    }
-
-    private static void reap(int pid) {
-        IntByReference status = new IntByReference();
-        while (Native.LIBC.waitpid(pid, status, 0) == -1 && Native.errno() == EINTR) {
-            // interrupted: the child is still ours to reap
-        }
     }
 
     /** The child: libc calls only, from fork to execve; never returns. */
@@ -225,9 +209,9 @@ final class Forker {
             if (Native.LIBC.fcntl(fd, F_SETFD, 0) == -1) fail(p, KEEP);
         }
         for (int sig : p.ignored) {
-            if (Native.LIBC.sigaction(sig, p.defaultAction, null) == -1) fail(p, SIGNALS);
+            if (Native.LIBC.sigaction(sig, Signals.DEFAULT_ACTION, null) == -1) fail(p, SIGNALS);
         }
-        if (Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, p.emptyMask, null) != 0) fail(p, SIGNALS);
+        if (Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, Signals.EMPTY_SET, null) != 0) fail(p, SIGNALS);
         Native.LIBC.execve(p.path, p.argv, p.envp);
         fail(p, EXECVE);
     }

@@ -16,8 +16,9 @@ import java.util.Locale;
 /**
  * Starts a command detached from this process, by default with posix_spawn: no
  * Java code runs in the child and nothing is copied from the heap, so the cost
- * does not grow with the JVM's size (Forker has the fork strategy). Everything that can be checked is checked before
- * the spawn, so that a bad request starts nothing.
+ * does not grow with the JVM's size (Forker has the fork strategy). Everything
+ * that can be checked is checked before the start, so that a bad request
+ * starts nothing.
  */
 public final class Launcher {
     // <spawn.h> flags on Linux (glibc).
@@ -44,9 +45,6 @@ public final class Launcher {
     private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
-    // Read-only for posix_spawnattr_setsig*, which copy them: built once.
-    private static final Pointer ALL_SIGNALS = signalSet(true);
-    private static final Pointer NO_SIGNALS = signalSet(false);
     private static final byte[] SH = bytes("/bin/sh");
 
     private Launcher() {
@@ -163,13 +161,6 @@ public final class Launcher {
         Forker.prepare();
     }
 
-    private static Pointer signalSet(boolean full) {
-        Pointer set = Signals.buffer();
-        if (full) Native.LIBC.sigfillset(set);
-        else Native.LIBC.sigemptyset(set);
-        return set;
-    }
-
     /** posix_spawn's attributes and file actions for one launch, destroyed by close(). */
     private static final class SpawnSetup implements AutoCloseable {
         final Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
@@ -185,8 +176,9 @@ public final class Launcher {
                 actionsReady = true;
                 // The JVM blocks signals in its threads and Ruby code may ignore some
                 // (SIGHUP under nohup): the restart command must start with neither.
-                check(Native.LIBC.posix_spawnattr_setsigdefault(attr, ALL_SIGNALS), "posix_spawnattr_setsigdefault");
-                check(Native.LIBC.posix_spawnattr_setsigmask(attr, NO_SIGNALS), "posix_spawnattr_setsigmask");
+                check(Native.LIBC.posix_spawnattr_setsigdefault(attr, Signals.FULL_SET),
+                        "posix_spawnattr_setsigdefault");
+                check(Native.LIBC.posix_spawnattr_setsigmask(attr, Signals.EMPTY_SET), "posix_spawnattr_setsigmask");
                 // A new session: the command must not die with the service's process group or terminal.
                 check(Native.LIBC.posix_spawnattr_setflags(attr,
                         (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
@@ -235,8 +227,9 @@ public final class Launcher {
             // A relative entry (an empty one is ".") makes what runs depend on the
             // service's cwd: where a shell would run such a file, refuse instead.
             if (found == 0 && (dir.length == 0 || dir[0] != '/')) {
-                throw new IllegalArgumentException("command " + shown + " would be found through the relative PATH entry \""
-                        + Native.text(dir) + "\" (from the service's cwd): give an absolute path, or take relative entries out of PATH");
+                throw new IllegalArgumentException("command " + shown + " would be found through the relative PATH"
+                        + " entry \"" + Native.text(dir) + "\" (from the service's cwd): give an absolute path, or take"
+                        + " relative entries out of PATH");
             }
             if (found == 0) return candidate;
             if (found == EACCES) errno = EACCES;
@@ -337,10 +330,8 @@ public final class Launcher {
             check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, fd, fd), "adddup2 keep " + fd);
         }
         if (mode == CloseMode.SOCKETS) {
-            for (int fd : Descriptors.numbers()) {
-                if (fd > 2 && Arrays.binarySearch(keep, fd) < 0 && Descriptors.isSocket(fd)) {
-                    check(Native.LIBC.posix_spawn_file_actions_addclose(actions, fd), "addclose " + fd);
-                }
+            for (int fd : Descriptors.socketsExcept(keep)) {
+                check(Native.LIBC.posix_spawn_file_actions_addclose(actions, fd), "addclose " + fd);
             }
             return;
         }

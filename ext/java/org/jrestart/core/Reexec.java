@@ -36,7 +36,7 @@ public final class Reexec {
             // started under nohup, or Ruby code that ignored a signal, must not pass
             // that on. Handled signals are reset by exec itself.
             resetIgnoredSignals(dispositions);
-            maskSaved = Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, Signals.emptySet(), oldMask) == 0;
+            maskSaved = Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, Signals.EMPTY_SET, oldMask) == 0;
             Native.LIBC.execve(path, argvp, envp);
             throw new PosixException(Native.errno(), Native.text(program));
         } finally {
@@ -61,10 +61,9 @@ public final class Reexec {
     }
 
     private static void resetIgnoredSignals(List<Disposition> saved) {
-        Pointer dfl = Signals.defaultAction();
         for (int sig : Signals.ignored()) {
             Pointer old = Signals.buffer();
-            if (Native.LIBC.sigaction(sig, dfl, old) == 0) saved.add(new Disposition(sig, old));
+            if (Native.LIBC.sigaction(sig, Signals.DEFAULT_ACTION, old) == 0) saved.add(new Disposition(sig, old));
         }
     }
 

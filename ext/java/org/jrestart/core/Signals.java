@@ -17,6 +17,11 @@ final class Signals {
     // Room for glibc's struct sigaction (152 bytes on x86_64 and aarch64, sa_handler
     // first) and sigset_t (128 bytes).
     static final int BUFFER_SIZE = 256;
+    // Only ever read (by sigaction, pthread_sigmask, posix_spawnattr_setsig*), so built once.
+    static final Pointer FULL_SET = set(true);
+    static final Pointer EMPTY_SET = set(false);
+    /** A struct sigaction for SIG_DFL: all zero. */
+    static final Pointer DEFAULT_ACTION = buffer();
 
     private Signals() {
     }
@@ -33,14 +38,10 @@ final class Signals {
         return Arrays.copyOf(found, count);
     }
 
-    /** A struct sigaction for SIG_DFL: all zero. */
-    static Pointer defaultAction() {
-        return buffer();
-    }
-
-    static Pointer emptySet() {
+    private static Pointer set(boolean full) {
         Pointer set = buffer();
-        Native.LIBC.sigemptyset(set);
+        if (full) Native.LIBC.sigfillset(set);
+        else Native.LIBC.sigemptyset(set);
         return set;
     }
 
