@@ -8,6 +8,7 @@ import org.jruby.RubyFile;
 import org.jruby.RubyFixnum;
 import org.jruby.RubyIO;
 import org.jruby.RubyString;
+import org.jruby.RubySymbol;
 import org.jruby.exceptions.RaiseException;
 import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.builtin.IRubyObject;
@@ -15,6 +16,7 @@ import org.jruby.util.io.ChannelFD;
 import org.jruby.util.io.OpenFile;
 
 import java.math.BigInteger;
+import java.util.Locale;
 
 /** Ruby values to what the core takes, with Ruby errors instead of casts. */
 final class Convert {
@@ -55,6 +57,27 @@ final class Convert {
                     + value.getMetaClass().getRealClass().getName());
         }
         return ((RubyString) str).getByteList().bytes();
+    }
+
+    /**
+     * The constant of type that a Symbol names in lower case (:all for ALL);
+     * TypeError for anything but a Symbol, ArgumentError for another name.
+     */
+    static <E extends Enum<E>> E choice(ThreadContext context, IRubyObject value, String what, Class<E> type) {
+        StringBuilder choices = new StringBuilder();
+        for (E constant : type.getEnumConstants()) {
+            if (choices.length() > 0) choices.append(" or ");
+            choices.append(':').append(constant.name().toLowerCase(Locale.ROOT));
+        }
+        if (!(value instanceof RubySymbol)) {
+            throw context.runtime.newTypeError(what + " must be " + choices + ", got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        String name = value.asJavaString();
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().toLowerCase(Locale.ROOT).equals(name)) return constant;
+        }
+        throw context.runtime.newArgumentError(what + " must be " + choices + ", got " + value.inspect());
     }
 
     /** The bytes of a path: a String or anything with to_path, such as a Pathname. */

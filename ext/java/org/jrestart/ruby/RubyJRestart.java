@@ -18,7 +18,6 @@ import org.jruby.RubyHash;
 import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
 import org.jruby.RubyString;
-import org.jruby.RubySymbol;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.anno.JRubyModule;
 import org.jruby.runtime.ThreadContext;
@@ -113,7 +112,7 @@ public final class RubyJRestart {
         for (int i = 0; i < args.size(); i++) {
             request.arg(Convert.string(context, args.eltOk(i), "argument " + (i + 1)));
         }
-        request.close(closeMode(context, argv[2]));
+        request.close(Convert.choice(context, argv[2], "close:", CloseMode.class));
         request.keep(keep(context, argv[3]));
         request.chdir(Convert.path(context, argv[4], "chdir:"));
         if (!argv[5].isNil()) request.log(Convert.path(context, argv[5], "log:"));
@@ -121,7 +120,7 @@ public final class RubyJRestart {
         for (Map.Entry<String, byte[]> e : env.entrySet()) request.env(entry(e.getKey(), e.getValue()));
         if (env.containsKey("PATH")) request.searchPath(env.get("PATH"));
         request.delay(delay(context, argv[7]));
-        request.strategy(strategy(context, argv[8]));
+        request.strategy(Convert.choice(context, argv[8], "strategy:", Strategy.class));
         try {
             Child child = Launcher.launch(request);
             return RubyLaunch.newLaunch(context, child, command, args);
@@ -188,28 +187,6 @@ public final class RubyJRestart {
         } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
             throw Convert.failure(context.runtime, e);
         }
-    }
-
-    private static CloseMode closeMode(ThreadContext context, IRubyObject value) {
-        if (!(value instanceof RubySymbol)) {
-            throw context.runtime.newTypeError("close: must be :all or :sockets, got "
-                    + value.getMetaClass().getRealClass().getName());
-        }
-        String name = value.asJavaString();
-        if (name.equals("all")) return CloseMode.ALL;
-        if (name.equals("sockets")) return CloseMode.SOCKETS;
-        throw context.runtime.newArgumentError("close: must be :all or :sockets, got " + value.inspect());
-    }
-
-    private static Strategy strategy(ThreadContext context, IRubyObject value) {
-        if (!(value instanceof RubySymbol)) {
-            throw context.runtime.newTypeError("strategy: must be :spawn or :fork, got "
-                    + value.getMetaClass().getRealClass().getName());
-        }
-        String name = value.asJavaString();
-        if (name.equals("spawn")) return Strategy.SPAWN;
-        if (name.equals("fork")) return Strategy.FORK;
-        throw context.runtime.newArgumentError("strategy: must be :spawn or :fork, got " + value.inspect());
     }
 
     private static int[] keep(ThreadContext context, IRubyObject value) {
