@@ -7,11 +7,6 @@ require "tmpdir"
 STRESS = ENV["STRESS"] == "1"
 
 RSpec.describe "JRestart under load and faults" do
-  # The JVM opens and closes files under /sys and /proc on its own (cgroup metrics).
-  def own(fds)
-    fds.reject { |target| target.start_with?("/sys/", "/proc/") }.sort
-  end
-
   def settled_census(service)
     wait_until(timeout: 60, message: "every reaper thread to finish") do
       census = service.call("census")
@@ -36,7 +31,7 @@ RSpec.describe "JRestart under load and faults" do
         expect(result["gcs"]).to be > 0
         after = settled_census(@service)
         expect(children_of(@service.pid)).to eq([])
-        expect(own(after["fds"])).to eq(own(before["fds"]))
+        expect(own_targets(after["fds"])).to eq(own_targets(before["fds"]))
         expect(after["threads"]).to be <= before["threads"]
         expect(@service.serving_pid).to eq(@service.pid)
         puts "\n    #{strategy}: #{load[:count]} launches, slowest call #{result["max_call_ms"]} ms, " \
@@ -56,7 +51,7 @@ RSpec.describe "JRestart under load and faults" do
       it "fails with Errno::EMFILE or starts a command holding no socket of the service #{options.inspect}" do
         Dir.mktmpdir do |dir|
           options = options.transform_values { |v| v == "LOG" ? File.join(dir, "log") : v }
-          before = own(@service.call("census")["fds"])
+          before = own_targets(@service.call("census")["fds"])
           reply = @service.call("exhaust_fds", argv: ["/bin/sleep", "60"], options: options, headroom: 24)
           expect(reply["filled"]).to be > 0
           if reply["pid"]
@@ -65,7 +60,7 @@ RSpec.describe "JRestart under load and faults" do
           else
             expect(reply).to include("error" => "Errno::EMFILE")
           end
-          expect(own(@service.call("census")["fds"])).to eq(before)
+          expect(own_targets(@service.call("census")["fds"])).to eq(before)
           expect(@service.serving_pid).to eq(@service.pid)
         end
       end

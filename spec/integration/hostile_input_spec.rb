@@ -7,10 +7,6 @@ RSpec.describe "JRestart fed hostile input" do
   before(:all) { @service = JRestartSpec::Processes::Service.new }
   after(:all) { @service&.stop }
 
-  def own(fds)
-    fds.reject { |target| target.start_with?("/sys/", "/proc/") }.sort
-  end
-
   it "raises only documented exceptions over 10,000 random calls, and the service is unharmed" do
     seed = Integer(ENV.fetch("HOSTILE_SEED") { Random.new_seed % (2**31) })
     before = @service.call("census")
@@ -21,7 +17,7 @@ RSpec.describe "JRestart fed hostile input" do
       census = @service.call("census")
       census if census["reapers"].zero?
     end
-    expect(own(after["fds"])).to eq(own(before["fds"])), "seed #{seed}"
+    expect(own_targets(after["fds"])).to eq(own_targets(before["fds"])), "seed #{seed}"
     expect(children_of(@service.pid)).to eq([])
     expect(@service.serving_pid).to eq(@service.pid)
     puts "\n    seed #{seed}: #{result["outcomes"].sort.map { |k, v| "#{k} #{v}" }.join(", ")}"

@@ -58,7 +58,7 @@ STRATEGIES.each do |name|
 
       pid = sleeper(close: ":sockets")
       # Files the JVM opens for a moment under /sys and /proc (cgroup metrics) may be passed on too.
-      targets = fds_above_2(pid).map(&:last).reject { |target| target.start_with?("/sys/", "/proc/") }
+      targets = own_targets(fds_above_2(pid).map(&:last))
       expect(targets.grep(/\Asocket:/)).to eq([])
       # What is left is what close: :all would have withheld too: the JVM's own
       # files, opened without close-on-exec.
@@ -150,8 +150,7 @@ STRATEGIES.each do |name|
     end
 
     it "gives the command exactly the descriptors JRestart.plan said it would" do
-      # The JVM opens and closes files under /sys and /proc on its own (cgroup metrics).
-      own = ->(fds) { fds.reject { |_, target| target.start_with?("/sys/", "/proc/") } }
+      own = ->(fds) { fds.reject { |_, target| jvm_transient?(target) } }
       [{}, { keep: ["@tcp", "@file"] }, { close: ":sockets" }, { close: ":sockets", keep: ["@unix"] }].each do |options|
         reply = service.call("plan_and_execute", argv: ["/bin/sleep", "60"],
                                                  options: { strategy: strategy, **options })

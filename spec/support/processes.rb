@@ -46,6 +46,18 @@ module JRestartSpec
       File.read("/proc/#{pid}/stat").split(") ", 2).last.split
     end
 
+    # The JVM opens and closes files under /sys and /proc on its own (cgroup
+    # metrics, sometimes without close-on-exec); jrestart never does.
+    # Descriptor comparisons leave them out.
+    def jvm_transient?(target)
+      target.start_with?("/sys/", "/proc/")
+    end
+
+    # Link targets, sorted, without the JVM's transient ones.
+    def own_targets(targets)
+      targets.reject { |target| jvm_transient?(target) }.sort
+    end
+
     def session_of(pid)
       Integer(proc_stat(pid)[3])
     end

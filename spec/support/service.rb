@@ -39,6 +39,22 @@ resolve = lambda do |value|
 end
 
 reply = ->(data) { $stdout.puts(JSON.generate(data)) }
+# launch with the limit on resource lowered to soft (filled by the block, if
+# given) and put back after: {"pid"} or {"error", "message"}.
+launch_limited = lambda do |argv, options, resource, soft, &fill|
+  saved = Process.getrlimit(resource)
+  Process.setrlimit(resource, soft, saved[1])
+  begin
+    fill&.call
+    launch = JRestart.launch(*argv, **options)
+    launches[launch.pid] = launch
+    { "pid" => launch.pid }
+  rescue StandardError, NotImplementedError => e
+    { "error" => e.class.name, "message" => e.message }
+  ensure
+    Process.setrlimit(resource, *saved)
+  end
+end
 # From the kernel, not from JRuby: fd, link target, and O_CLOEXEC from fdinfo.
 describe = lambda do |fd|
   { "fd" => fd, "target" => File.readlink("/proc/self/fd/#{fd}"),
@@ -81,40 +97,19 @@ $stdin.each_line do |line|
       fds = Dir.children("/proc/self/fd").map(&:to_i).select { |fd| fd > 2 }.sort
       reply.({ "fds" => fds.filter_map(&describe) })
     when "exhaust_fds"
-      # Lowers the soft RLIMIT_NOFILE, fills the table, launches, then undoes both.
-      soft, hard = Process.getrlimit(:NOFILE)
-      Process.setrlimit(:NOFILE, Dir.children("/proc/self/fd").size + request.fetch("headroom", 32), hard)
+      # A full descriptor table: the soft RLIMIT_NOFILE lowered and the table filled up to it.
       filler = []
-      begin
+      limit = Dir.children("/proc/self/fd").size + request.fetch("headroom", 32)
+      outcome = launch_limited.(argv, options, :NOFILE, limit) do
         loop { filler << File.open(File::NULL) }
       rescue Errno::EMFILE
         nil
       end
-      outcome = begin
-        launch = JRestart.launch(*argv, **options)
-        launches[launch.pid] = launch
-        { "pid" => launch.pid }
-      rescue StandardError, NotImplementedError => e
-        { "error" => e.class.name, "message" => e.message }
-      ensure
-        filler.each(&:close)
-        Process.setrlimit(:NOFILE, soft, hard)
-      end
+      filler.each(&:close)
       reply.(outcome.merge("filled" => filler.size))
     when "exhaust_processes"
       # RLIMIT_NPROC counts this user's threads too: at 1, no thread or process can start.
-      soft, hard = Process.getrlimit(:NPROC)
-      Process.setrlimit(:NPROC, 1, hard)
-      outcome = begin
-        launch = JRestart.launch(*argv, **options)
-        launches[launch.pid] = launch
-        { "pid" => launch.pid }
-      rescue StandardError, NotImplementedError => e
-        { "error" => e.class.name, "message" => e.message }
-      ensure
-        Process.setrlimit(:NPROC, soft, hard)
-      end
-      reply.(outcome)
+      reply.(launch_limited.(argv, options, :NPROC, 1))
     when "load"
       reply.(JRestartSpec::Load.new(**request["load"].transform_keys(&:to_sym)).run)
     when "hostile"

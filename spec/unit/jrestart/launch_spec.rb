@@ -30,9 +30,8 @@ RSpec.describe "JRestart.launch" do
     TCPSocket.open("127.0.0.1", @server.addr[1]) { |s| Integer(s.gets) == Process.pid }
   end
 
-  # The JVM itself briefly opens files under /sys and /proc (cgroup metrics); jrestart never does.
   def fds
-    JRestart.open_fds.map { |d| [d.fd, d.target] }.reject { |_, target| target.start_with?("/sys/", "/proc/") }
+    JRestart.open_fds.map { |d| [d.fd, d.target] }.reject { |_, target| jvm_transient?(target) }
   end
 
   def expect_refused(error, message, *argv, **options)
