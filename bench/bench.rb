@@ -76,9 +76,7 @@ module JRestartBench
       result[:jvm] = "-Xms#{heap_mb(gib)}m -Xmx#{heap_mb(gib)}m"
       result[:methods][:floor] = floor(result[:touched_bytes], settings.runs)
       report.heap(result)
-      result[:methods].each do |method, outcome|
-        problems << "#{Report::NAMES.fetch(method)} at #{gib} GiB: #{outcome[:reason]}" if outcome[:status] == "failed"
-      end
+      problems.concat(failures(result[:methods], "at #{gib} GiB"))
       heaps << result
     rescue Stop => e
       report.note(e.message)
@@ -89,6 +87,12 @@ module JRestartBench
     heaps
   end
 
+  # "METHOD WHERE: reason" for each method whose child failed.
+  def failures(methods, where)
+    methods.select { |_, outcome| outcome[:status] == "failed" }
+           .map { |method, outcome| "#{Report::NAMES.fetch(method)} #{where}: #{outcome[:reason]}" }
+  end
+
   def descriptor_work(settings, report, problems)
     report.section("3. Descriptor work with about #{settings.fd_counts.join(", ")} descriptors open " \
                    "(the JVM's own, then half /dev/null, half UNIX socket pairs)")
@@ -96,9 +100,7 @@ module JRestartBench
     result = jvm(HEADROOM_MB, "fds.rb", [settings.fd_counts.join(","), settings.warmup_s, settings.runs])
     report.descriptors(result)
     result[:counts].each do |count|
-      (count[:launch] || {}).each do |method, outcome|
-        problems << "#{Report::NAMES.fetch(method)} with #{count[:open]} fds: #{outcome[:reason]}" if outcome[:status] == "failed"
-      end
+      problems.concat(failures(count[:launch] || {}, "with #{count[:open]} fds"))
     end
     result
   rescue Stop => e

@@ -73,7 +73,8 @@ module JRestartBench
 
     def heap_legend
       note "returns / until exit: ms until the start call returned / until the child had exited and been reaped"
-      note "1st call: the JVM's first start (cold); ÷ C: until exit ÷ the C floor's; fork ÷: launch(strategy: :fork)'s"
+      note "1st call: the JVM's first start (cold); ÷ C: until exit ÷ the C floor's; " \
+           "fork ÷: launch(strategy: :fork)'s"
       note "until exit ÷ this one's; write pass: one write to every touched page after the method's runs (the"
       note "faults it left behind: the copy-on-write bill)"
     end

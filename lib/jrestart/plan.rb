@@ -69,7 +69,8 @@ module JRestart
         ["command", command.join(" ")],
         ["path", path],
         ["chosen by", chosen_by],
-        ["strategy", "#{STRATEGIES.fetch(strategy, strategy.inspect)}: new session (setsid), every signal default, none blocked"],
+        ["strategy", "#{STRATEGIES.fetch(strategy, strategy.inspect)}: new session (setsid), " \
+                     "every signal default, none blocked"],
         ["cwd", options[:chdir].to_s],
         ["stdin", "/dev/null"],
         ["stdout", stdout],
