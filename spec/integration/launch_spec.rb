@@ -30,7 +30,7 @@ STRATEGIES.each do |name|
     end
 
     def sleeper(**options)
-      launch("/bin/sleep", "60", **options)
+      wait_until_sleeping(launch("/bin/sleep", "60", **options))
     end
 
     it "runs a service that really holds the descriptors the child must not get" do
@@ -155,6 +155,7 @@ STRATEGIES.each do |name|
         reply = service.call("plan_and_execute", argv: ["/bin/sleep", "60"],
                                                  options: { strategy: strategy, **options })
         started << reply["pid"]
+        wait_until_sleeping(reply["pid"])
         expect(own.(fds_above_2(reply["pid"]))).to eq(own.(reply["inherited"])), options.inspect
       end
     end

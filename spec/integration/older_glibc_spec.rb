@@ -20,9 +20,8 @@ RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range 
     raise "#{reply["error"]}: #{reply["message"]}" if reply["error"]
 
     started << reply["pid"]
-    # Without addchdir_np the command starts as /bin/sh, which changes directory and execs it.
-    wait_until(message: "the shell to exec sleep") { File.readlink("/proc/#{reply["pid"]}/exe").end_with?("/sleep") }
-    reply["pid"]
+    # Without addchdir_np the command starts as /bin/sh, which changes directory and execs sleep.
+    wait_until_sleeping(reply["pid"])
   end
 
   it "runs the fallbacks (the precondition of the other examples)" do

@@ -58,6 +58,13 @@ module JRestartSpec
       targets.reject { |target| jvm_transient?(target) }.sort
     end
 
+    # A sleep(1) just started opens locale files of its own before it sleeps:
+    # only once it waits in nanosleep are its descriptors the inherited ones.
+    def wait_until_sleeping(pid)
+      wait_until(message: "pid #{pid} to sleep") { File.read("/proc/#{pid}/wchan").include?("nanosleep") }
+      pid
+    end
+
     def session_of(pid)
       Integer(proc_stat(pid)[3])
     end
