@@ -3,11 +3,13 @@
 require "jrestart/version"
 require "jrestart/jrestart.jar"
 
-# Defines JRestart.socket?, .fstat, .open_fds, JRestart::Stat, ::Descriptor,
-# ::Launch and ::Error, and resolves every libc symbol a restart needs.
+# Defines JRestart.socket?, .fstat, .open_fds, .features, .detect,
+# .restart_command, JRestart::Stat, ::Descriptor, ::Launch, ::Plan, ::Detect
+# and ::Error, and resolves every libc symbol a restart needs.
 JRuby::Util.load_ext("org.jrestart.ruby.JRestartLibrary")
 
-require "jrestart/launch"
+require "jrestart/manager"
 require "jrestart/command"
 require "jrestart/plan"
+require "jrestart/launch"
 require "jrestart/reexec"

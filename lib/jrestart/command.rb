@@ -1,12 +1,10 @@
 # frozen_string_literal: true
 
-require "shellwords"
-require "jrestart/detect"
-
 module JRestart
   # The command restart! runs when it is given none, and where it came from:
   # :setting (JRestart.command=), :environment (JRESTART_COMMAND) or
-  # :detected (then +manager+ is the JRestart::Manager).
+  # :detected (then +manager+ is the JRestart::Manager). JRestart.restart_command
+  # returns one, or nil.
   Choice = Struct.new(:command, :source, :manager)
 
   @command = nil
@@ -26,28 +24,6 @@ module JRestart
         raise TypeError, "JRestart.command[#{i}] must be a String, got #{arg.class}" unless arg.is_a?(String)
       end
       @command = argv&.map { |arg| arg.dup.freeze }&.freeze
-    end
-
-    # What restart! with no command would run, as a JRestart::Choice, or nil.
-    # JRESTART_COMMAND is split as a shell would split it; no shell runs.
-    def restart_command
-      return Choice.new(@command, :setting, nil) if @command
-
-      text = ENV["JRESTART_COMMAND"]
-      if text && !text.strip.empty?
-        begin
-          return Choice.new(Shellwords.split(text), :environment, nil)
-        rescue ArgumentError => e
-          raise ArgumentError, "JRESTART_COMMAND=#{text.inspect} cannot be split: #{e.message}"
-        end
-      end
-      manager = Detect.call
-      manager && Choice.new(manager.command, :detected, manager)
-    end
-
-    # The JRestart::Manager running this process, or nil; see JRestart::Detect.
-    def detect
-      Detect.call
     end
   end
 end

@@ -9,20 +9,11 @@ module JRestart
     # Before the exec every descriptor above 2 but those in +keep+ is marked
     # close-on-exec, ignored signals go back to their default and the signal
     # mask is emptied. at_exit handlers and JVM shutdown hooks do NOT run: the
-    # JVM is gone the moment the exec succeeds. Returns only by raising
-    # (Errno::*) when the exec fails, with all of that undone, the process
-    # still running and serving.
-    def reexec!(argv = nil, env: nil, keep: [], unsetenv_others: false)
-      if argv.nil?
-        argv = File.binread("/proc/self/cmdline").split("\0")
-        program = File.readlink("/proc/self/exe")
-      else
-        raise TypeError, "argv must be an Array of Strings, got #{argv.class}" unless argv.is_a?(Array)
-        raise ArgumentError, "argv must not be empty" if argv.empty?
-
-        program = argv.first
-      end
-      __reexec(program, argv, env, keep, unsetenv_others)
+    # JVM is gone the moment the exec succeeds. Options: env:, keep:,
+    # unsetenv_others:. Returns only by raising (Errno::*) when the exec fails,
+    # with all of that undone, the process still running and serving.
+    def reexec!(argv = nil, **options)
+      __reexec(argv, options)
     end
   end
 end

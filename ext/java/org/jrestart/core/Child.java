@@ -31,9 +31,9 @@ public final class Child {
     }
 
     /** Loads what a Reaper and status use, and starts the first spare reaper, ahead of the first launch. */
-    static void prepare() throws PosixException {
+    static void prepare() throws JRestartException {
         Reaper.take(new byte[0]).giveBack();
-        new PosixException(0, "prepare");
+        JRestartException.errno(0, "prepare");
     }
 
     /**
@@ -52,12 +52,12 @@ public final class Child {
         }
 
         /** The spare reaper, or a new one: EAGAIN when no thread can be started. */
-        static Reaper take(byte[] command) throws PosixException {
+        static Reaper take(byte[] command) throws JRestartException {
             Reaper spare = SPARE.getAndSet(null);
             if (spare != null) return spare;
             Reaper reaper = startNew();
             if (reaper == null) {
-                throw new PosixException(Native.EAGAIN, "no thread left to reap the command (launching "
+                throw JRestartException.errno(Native.EAGAIN, "no thread left to reap the command (launching "
                         + Native.text(command) + ")");
             }
             return reaper;
@@ -170,9 +170,9 @@ public final class Child {
      * The raw wait status (as waitpid reports it) of a reaped child. Throws
      * when someone else reaped it first (a waitpid(-1) elsewhere in the JVM).
      */
-    public synchronized int status() throws PosixException {
-        if (!done) throw new IllegalStateException("child " + pid + " has not exited yet");
-        if (reapErrno != 0) throw new PosixException(reapErrno, "waitpid(" + pid + ")");
+    public synchronized int status() throws JRestartException {
+        if (!done) throw JRestartException.state("child " + pid + " has not exited yet");
+        if (reapErrno != 0) throw JRestartException.errno(reapErrno, "waitpid(" + pid + ")");
         return status;
     }
 

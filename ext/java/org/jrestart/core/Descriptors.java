@@ -1,5 +1,6 @@
 package org.jrestart.core;
 
+import jnr.constants.platform.Fcntl;
 import jnr.ffi.Memory;
 import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
@@ -15,8 +16,7 @@ import java.util.List;
 
 /** fstat and friends on raw descriptors of this process. */
 public final class Descriptors {
-    private static final int F_GETFD = 1;
-    private static final int FD_CLOEXEC = 1;
+    private static final int F_GETFD = Fcntl.F_GETFD.intValue();
 
     // One stat buffer per thread: socket? is called per descriptor in loops
     // and should not allocate native memory each time.
@@ -49,17 +49,23 @@ public final class Descriptors {
         return layout == null ? null : layout.getClass().getSimpleName();
     }
 
-    public static Stat fstat(int fd) throws PosixException {
-        if (fd < 0) throw new PosixException(Native.EBADF, "fstat(" + fd + ")");
+    public static Stat fstat(int fd) throws JRestartException {
+        if (fd < 0) throw JRestartException.errno(Native.EBADF, "fstat(" + fd + ")");
         StatLayout layout = filled(fd);
-        if (layout == null) throw new PosixException(Native.errno(), "fstat(" + fd + ")");
+        if (layout == null) throw JRestartException.errno(Native.errno(), "fstat(" + fd + ")");
         return layout.toStat();
     }
 
     /** A closed or invalid descriptor is simply not a socket. */
-    public static boolean isSocket(int fd) {
+    public static boolean isSocket(int fd) throws JRestartException {
         StatLayout layout = filled(fd);
         return layout != null && FileType.isSocket(layout.mode());
+    }
+
+    /** The type of what fd refers to; null when fd is not open. */
+    static FileType typeOf(int fd) throws JRestartException {
+        StatLayout layout = filled(fd);
+        return layout == null ? null : FileType.fromMode(layout.mode());
     }
 
     public static boolean isOpen(int fd) {
@@ -67,7 +73,7 @@ public final class Descriptors {
     }
 
     /** The open descriptors, in order; those closed while being listed are left out. */
-    public static List<Descriptor> list() {
+    public static List<Descriptor> list() throws JRestartException {
         List<Descriptor> result = new ArrayList<Descriptor>();
         for (int fd : numbers()) {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
@@ -81,25 +87,15 @@ public final class Descriptors {
             }
             FileType type = FileType.fromMode(layout.mode());
             SocketInfo socket = type == FileType.SOCKET ? SocketInfo.of(fd) : null;
-            result.add(new Descriptor(fd, type, target, (flags & FD_CLOEXEC) != 0, socket));
+            result.add(new Descriptor(fd, type, target, (flags & Linux.FD_CLOEXEC) != 0, socket));
         }
         return result;
     }
 
-    /** The sockets among the descriptors above 2, but those in keep (sorted): what close: :sockets withholds. */
-    static int[] socketsExcept(int[] keep) {
-        int[] fds = numbers();
-        int count = 0;
-        for (int fd : fds) {
-            if (fd > 2 && Arrays.binarySearch(keep, fd) < 0 && isSocket(fd)) fds[count++] = fd;
-        }
-        return Arrays.copyOf(fds, count);
-    }
-
     /** Descriptor numbers listed in /proc/self/fd, including the one that listing used itself. */
-    static int[] numbers() {
+    static int[] numbers() throws JRestartException {
         String[] names = new File("/proc/self/fd").list();
-        if (names == null) throw new IllegalStateException("/proc/self/fd cannot be read: is /proc mounted?");
+        if (names == null) throw JRestartException.state("/proc/self/fd cannot be read: is /proc mounted?");
         int[] fds = new int[names.length];
         for (int i = 0; i < names.length; i++) fds[i] = Integer.parseInt(names[i]);
         Arrays.sort(fds);
@@ -107,10 +103,10 @@ public final class Descriptors {
     }
 
     /** This thread's buffer filled by fstat(fd), or null when fstat failed (errno is kept). */
-    private static StatLayout filled(int fd) {
+    private static StatLayout filled(int fd) throws JRestartException {
         StatLayout layout = BUFFER.get();
         if (layout == null) {
-            throw new UnsupportedOperationException("jrestart knows no struct stat layout for "
+            throw JRestartException.unsupported("jrestart knows no struct stat layout for "
                     + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
         }
         if (fd < 0) return null;

@@ -1,7 +1,10 @@
 package org.jrestart.core;
 
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.Fcntl;
 import jnr.constants.platform.OpenFlags;
+import jnr.constants.platform.Signal;
+import jnr.constants.platform.WaitFlags;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
@@ -24,14 +27,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class Forker {
     private static final int O_CLOEXEC = OpenFlags.O_CLOEXEC.intValue();
-    private static final int F_SETFD = 2;
-    private static final int SIGKILL = 9;
-    private static final int SIGCONT = 18;
-    private static final int SIGSTOP = 19;
-    private static final int WUNTRACED = 2;
+    private static final int F_SETFD = Fcntl.F_SETFD.intValue();
+    private static final int SIGKILL = Signal.SIGKILL.intValue();
+    private static final int SIGCONT = Signal.SIGCONT.intValue();
+    private static final int SIGSTOP = Signal.SIGSTOP.intValue();
+    private static final int WUNTRACED = WaitFlags.WUNTRACED.intValue();
     private static final long EXECED = 0;
     private static final long TIMEOUT = -1;
-    private static final short POLLIN = 1;
     private static final int EINTR = Native.EINTR;
     private static final int ETIMEDOUT = Errno.ETIMEDOUT.intValue();
     static final int ATTEMPTS = 8;
@@ -48,7 +50,7 @@ final class Forker {
     }
 
     /** Everything the child uses, made before the fork. */
-    static final class Plan {
+    static final class ChildSetup {
         Pointer path;
         Pointer argv;
         Pointer envp;
@@ -56,9 +58,11 @@ final class Forker {
         int stdin = -1;
         int stdout = -1;
         int status = -1;
-        CloseMode close;
+        /** Inheritance.keep: close-on-exec is cleared on these. */
         int[] keep;
-        int[] sockets;
+        /** Inheritance.untouched: every other descriptor above 2 is closed. */
+        int[] untouched;
+        /** The open descriptors, listed before the fork where close_range is missing. */
         int[] open;
         int[] ignored;
         final Pointer report = Memory.allocateDirect(Native.RUNTIME, REPORT_SIZE, true);
@@ -68,13 +72,9 @@ final class Forker {
      * Forks and execs; returns once the exec has happened. stdout is the
      * command's stdout and stderr (the log, or an open /dev/null).
      */
-    static Child start(byte[] command, byte[] path, Plan plan) throws PosixException {
+    static Child start(byte[] command, byte[] path, ChildSetup plan) throws JRestartException {
         plan.ignored = Signals.ignored();
-        if (plan.close == CloseMode.SOCKETS) {
-            plan.sockets = Descriptors.socketsExcept(plan.keep);
-        } else if (Native.CLOSE_RANGE == null) {
-            plan.open = Descriptors.numbers();
-        }
+        if (Native.CLOSE_RANGE == null) plan.open = Descriptors.numbers();
         // One fork at a time: a second child would hold a copy of the first's
         // status pipe, and the first's end of file would wait for both.
         synchronized (Forker.class) {
@@ -82,7 +82,7 @@ final class Forker {
                 Child child = attempt(command, path, plan);
                 if (child != null) return child;
                 if (attempt == ATTEMPTS) {
-                    throw new PosixException(ETIMEDOUT, "the forked child did not reach exec within " + EXEC_TIMEOUT_MS
+                    throw JRestartException.errno(ETIMEDOUT, "the forked child did not reach exec within " + EXEC_TIMEOUT_MS
                             + " ms, " + ATTEMPTS + " times (launching " + Native.text(command) + ")");
                 }
             }
@@ -90,15 +90,15 @@ final class Forker {
     }
 
     /** One fork: the started child (not yet reaped), or null when it hung before exec and was killed. */
-    private static Child attempt(byte[] command, byte[] path, Plan plan) throws PosixException {
+    private static Child attempt(byte[] command, byte[] path, ChildSetup plan) throws JRestartException {
         int[] pipe = new int[2];
         if (Native.LIBC.pipe2(pipe, O_CLOEXEC) != 0) {
-            throw new PosixException(Native.errno(), "pipe2 (launching " + Native.text(command) + ")");
+            throw JRestartException.errno(Native.errno(), "pipe2 (launching " + Native.text(command) + ")");
         }
         try {
             // The child's stdio is dup2'ed over 0-2: the status pipe must not be among them.
             plan.status = Launcher.aboveStdio(pipe[1]);
-        } catch (PosixException e) {
+        } catch (JRestartException e) {
             Native.LIBC.close(pipe[0]);
             throw e;
         }
@@ -107,7 +107,7 @@ final class Forker {
         int forkErrno = Native.errno();
         Native.LIBC.close(plan.status);
         try {
-            if (pid == -1) throw new PosixException(forkErrno, "fork (launching " + Native.text(command) + ")");
+            if (pid == -1) throw JRestartException.errno(forkErrno, "fork (launching " + Native.text(command) + ")");
             long outcome = await(pipe[0], plan.report, EXEC_TIMEOUT_MS);
             int exited = -1;
             if (outcome == TIMEOUT) {
@@ -132,8 +132,8 @@ final class Forker {
             if (outcome == TIMEOUT) return null;
             int step = plan.report.getInt(0);
             int errno = plan.report.getInt(4);
-            if (step == EXECVE) throw new PosixException(errno, Native.text(command));
-            throw new PosixException(errno, STEPS[step] + " in the forked child (launching "
+            if (step == EXECVE) throw JRestartException.errno(errno, Native.text(command));
+            throw JRestartException.errno(errno, STEPS[step] + " in the forked child (launching "
                     + Native.text(command) + ")");
         } finally {
             Native.LIBC.close(pipe[0]);
@@ -142,7 +142,7 @@ final class Forker {
 
     /** Loads and initialises what a fork launch uses, ahead of the first one. */
     static void prepare() {
-        new Plan();
+        new ChildSetup();
         Signals.ignored();
     }
 
@@ -153,7 +153,7 @@ final class Forker {
     private static long await(int fd, Pointer report, long timeoutMs) {
         Pointer pollfd = Memory.allocateDirect(Native.RUNTIME, 8, true);
         pollfd.putInt(0, fd);
-        pollfd.putShort(4, POLLIN);
+        pollfd.putShort(4, Linux.POLLIN);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         long got = 0;
         while (got < REPORT_SIZE) {
@@ -179,24 +179,22 @@ final class Forker {
     }
 
     /** The child: libc calls only, from fork to execve; never returns. */
-    private static void child(Plan p) {
+    private static void child(ChildSetup p) {
         if (Native.LIBC.setsid() == -1) fail(p, SETSID);
         if (Native.LIBC.chdir(p.chdir) == -1) fail(p, CHDIR);
         if (Native.LIBC.dup2(p.stdin, 0) == -1) fail(p, STDIN);
         if (Native.LIBC.dup2(p.stdout, 1) == -1) fail(p, STDOUT);
         if (Native.LIBC.dup2(1, 2) == -1) fail(p, STDERR);
-        if (p.sockets != null) {
-            for (int fd : p.sockets) Native.LIBC.close(fd);
-        } else if (p.open != null) {
+        if (p.open != null) {
             for (int fd : p.open) {
-                if (fd > 2 && fd != p.status && Arrays.binarySearch(p.keep, fd) < 0) Native.LIBC.close(fd);
+                if (fd > 2 && fd != p.status && Arrays.binarySearch(p.untouched, fd) < 0) Native.LIBC.close(fd);
             }
         } else {
-            // Every number but the kept ones and the status pipe, open or not:
-            // this also closes what other threads opened after we looked.
+            // Every number but the untouched ones and the status pipe, open or
+            // not: this also closes what other threads opened after we looked.
             int from = 3;
-            for (int i = 0; i <= p.keep.length; i++) {
-                int upto = i < p.keep.length ? p.keep[i] : -1;
+            for (int i = 0; i <= p.untouched.length; i++) {
+                int upto = i < p.untouched.length ? p.untouched[i] : -1;
                 if (p.status >= from && (upto == -1 || p.status < upto)) {
                     closeRange(p, from, p.status - 1);
                     from = p.status + 1;
@@ -211,18 +209,18 @@ final class Forker {
         for (int sig : p.ignored) {
             if (Native.LIBC.sigaction(sig, Signals.DEFAULT_ACTION, null) == -1) fail(p, SIGNALS);
         }
-        if (Native.LIBC.pthread_sigmask(Signals.SIG_SETMASK, Signals.EMPTY_SET, null) != 0) fail(p, SIGNALS);
+        if (Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, Signals.EMPTY_SET, null) != 0) fail(p, SIGNALS);
         Native.LIBC.execve(p.path, p.argv, p.envp);
         fail(p, EXECVE);
     }
 
     /** close_range(first, last): last -1 means to the end; an empty range is skipped. */
-    private static void closeRange(Plan p, int first, int last) {
+    private static void closeRange(ChildSetup p, int first, int last) {
         if (last != -1 && last < first) return;
         if (Native.CLOSE_RANGE.close_range(first, last, 0) == -1) fail(p, CLOSE);
     }
 
-    private static void fail(Plan p, int step) {
+    private static void fail(ChildSetup p, int step) {
         p.report.putInt(4, Native.errno());
         p.report.putInt(0, step);
         Native.LIBC.write(p.status, p.report, REPORT_SIZE);

@@ -1,15 +1,18 @@
 package org.jrestart.core;
 
+import jnr.constants.platform.Access;
 import jnr.constants.platform.Errno;
 import jnr.constants.platform.OpenFlags;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
 
+import jnr.constants.platform.Access;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,17 +24,13 @@ import java.util.Locale;
  * starts nothing.
  */
 public final class Launcher {
-    // <spawn.h> flags on Linux (glibc).
-    private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
-    private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
-    private static final short POSIX_SPAWN_SETSID = 0x80;
-
     // Room for glibc's posix_spawnattr_t (336 bytes), posix_spawn_file_actions_t
     // (80) and sigset_t (128), with a margin: they are opaque to us.
     private static final int OPAQUE_SIZE = 1024;
 
-    private static final int F_OK = 0;
-    private static final int X_OK = 1;
+    private static final int F_OK = Access.F_OK.intValue();
+    private static final int X_OK = Access.X_OK.intValue();
+    private static final int W_OK = Access.W_OK.intValue();
     private static final int EACCES = Errno.EACCES.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
     private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
@@ -42,44 +41,42 @@ public final class Launcher {
     private static final int LOG_FLAGS = O_WRONLY | OpenFlags.O_APPEND.intValue() | OpenFlags.O_CREAT.intValue()
             | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC;
     private static final int LOG_MODE = 0640;
-    private static final int F_DUPFD_CLOEXEC = 1030;
 
-    private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
+    private static final byte[] DEV_NULL = Native.cString("/dev/null");
     private static final byte[] SH = bytes("/bin/sh");
 
     private Launcher() {
     }
 
-    public static Child launch(LaunchRequest request) throws PosixException {
-        byte[] path = resolve(request.command, request.searchPath);
-        List<byte[]> argv = argv(request, path);
+    /** Starts what plan says (posix_spawn, or fork for Strategy.FORK); Plan.execute is the way in. */
+    static Child launch(Plan plan) throws JRestartException {
+        byte[] command = plan.command.get(0);
+        List<byte[]> argv = argv(plan);
         Pointer argvp = Native.cStringArray(argv, "argument");
-        Pointer envp = Native.cStringArray(request.env, "environment entry");
-        byte[] executable = Native.cString(argv.get(0), "command");
-        byte[] chdir = Native.cString(request.chdir, "chdir");
-        int[] keep;
+        Pointer envp = Native.cStringArray(plan.environment, "environment entry");
+        Inheritance inheritance;
         int logFd;
         try {
-            checkDirectory(request.chdir);
-            keep = checkKeep(request.keep);
+            inheritance = plan.inheritance();
             // Opened last: nothing after it can refuse the request before the spawn.
-            logFd = request.log == null ? -1 : openLog(request.log);
-        } catch (PosixException e) {
-            throw new PosixException(e.errno(), e.subject() + " (launching " + Native.text(request.command) + ")");
+            logFd = plan.log == null ? -1 : openLog(plan.log);
+        } catch (JRestartException e) {
+            throw e.within(" (launching " + Native.text(command) + ")");
         }
 
         Child.Reaper reaper = null;
         Child child = null;
         try {
-            reaper = Child.Reaper.take(request.command);
-            if (request.strategy == Strategy.FORK) {
-                child = fork(request, path, argv.get(0), argvp, envp, keep, logFd);
+            reaper = Child.Reaper.take(command);
+            if (plan.strategy == Strategy.FORK) {
+                child = fork(plan, argv.get(0), argvp, envp, inheritance, logFd);
             } else {
-                try (SpawnSetup setup = new SpawnSetup(logFd, chdir, request.close, keep)) {
+                try (SpawnSetup setup = new SpawnSetup(logFd, plan.chdir, inheritance)) {
                     IntByReference pid = new IntByReference();
-                    int rc = Native.LIBC.posix_spawn(pid, executable, setup.actions, setup.attr, argvp, envp);
-                    if (rc != 0) throw new PosixException(rc, Native.text(request.command));
-                    child = new Child(pid.intValue(), request.command, path);
+                    int rc = Native.LIBC.posix_spawn(pid, Native.cString(argv.get(0), "command"), setup.actions,
+                            setup.attr, argvp, envp);
+                    if (rc != 0) throw JRestartException.errno(rc, Native.text(command));
+                    child = new Child(pid.intValue(), command, plan.path);
                 }
             }
             reaper.reap(child);
@@ -90,28 +87,28 @@ public final class Launcher {
         }
     }
 
-    private static Child fork(LaunchRequest request, byte[] path, byte[] executable, Pointer argvp, Pointer envp,
-                              int[] keep, int logFd) throws PosixException {
-        Forker.Plan plan = new Forker.Plan();
-        plan.path = Native.cStringMemory(executable, "command");
-        plan.argv = argvp;
-        plan.envp = envp;
-        plan.chdir = Native.cStringMemory(request.chdir, "chdir");
-        plan.close = request.close;
-        plan.keep = keep;
+    private static Child fork(Plan plan, byte[] executable, Pointer argvp, Pointer envp, Inheritance inheritance,
+                              int logFd) throws JRestartException {
+        Forker.ChildSetup setup = new Forker.ChildSetup();
+        setup.path = Native.cStringMemory(executable, "command");
+        setup.argv = argvp;
+        setup.envp = envp;
+        setup.chdir = Native.cStringMemory(plan.chdir, "chdir");
+        setup.keep = inheritance.keep;
+        setup.untouched = inheritance.untouched;
         try {
-            plan.stdin = openStdio(O_RDONLY);
-            plan.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
-            return Forker.start(request.command, path, plan);
+            setup.stdin = openStdio(O_RDONLY);
+            setup.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
+            return Forker.start(plan.command.get(0), plan.path, setup);
         } finally {
-            if (plan.stdin >= 0) Native.LIBC.close(plan.stdin);
-            if (plan.stdout >= 0 && plan.stdout != logFd) Native.LIBC.close(plan.stdout);
+            if (setup.stdin >= 0) Native.LIBC.close(setup.stdin);
+            if (setup.stdout >= 0 && setup.stdout != logFd) Native.LIBC.close(setup.stdout);
         }
     }
 
-    private static int openStdio(int flags) throws PosixException {
+    private static int openStdio(int flags) throws JRestartException {
         int fd = Native.LIBC.open(DEV_NULL, flags | O_CLOEXEC, 0);
-        if (fd < 0) throw new PosixException(Native.errno(), "/dev/null");
+        if (fd < 0) throw JRestartException.errno(Native.errno(), "/dev/null");
         return aboveStdio(fd);
     }
 
@@ -119,12 +116,12 @@ public final class Launcher {
      * fd itself, or a close-on-exec copy above 2 when it is 0, 1 or 2 (a service
      * started with stdio closed): the child's stdio is dup2'ed over those.
      */
-    static int aboveStdio(int fd) throws PosixException {
+    static int aboveStdio(int fd) throws JRestartException {
         if (fd > 2) return fd;
-        int moved = Native.LIBC.fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int moved = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, 3);
         int errno = Native.errno();
         Native.LIBC.close(fd);
-        if (moved < 0) throw new PosixException(errno, "fcntl(F_DUPFD_CLOEXEC)");
+        if (moved < 0) throw JRestartException.errno(errno, "fcntl(F_DUPFD_CLOEXEC)");
         return moved;
     }
 
@@ -149,13 +146,15 @@ public final class Launcher {
      * neither loads a class nor meets a libc call for the first time. A gem
      * upgraded on disk before the restart cannot break it.
      */
-    public static void prepare() throws PosixException {
-        new SpawnSetup(-1, Native.cString(new byte[] {'/'}, "chdir"), CloseMode.ALL, new int[0]).close();
-        // What JRestart.plan and reexec! use is loaded now as well.
-        if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) Descriptors.list();
+    public static void prepare() throws JRestartException {
+        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0])).close();
+        // What a plan and reexec! use is loaded now as well.
+        if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) {
+            Plan.launch(Collections.singletonList(SH), new Options(), Collections.<String, byte[]>emptyMap(), null)
+                    .descriptors();
+        }
         SocketInfo.of(-1);
         Reexec.class.getName();
-        Native.cStringArray(new ArrayList<byte[]>(), "argument");
         new IntByReference();
         Child.prepare();
         Forker.prepare();
@@ -168,7 +167,7 @@ public final class Launcher {
         private boolean attrReady;
         private boolean actionsReady;
 
-        SpawnSetup(int logFd, byte[] chdir, CloseMode close, int[] keep) throws PosixException {
+        SpawnSetup(int logFd, byte[] chdir, Inheritance inheritance) throws JRestartException {
             try {
                 check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
                 attrReady = true;
@@ -180,15 +179,15 @@ public final class Launcher {
                         "posix_spawnattr_setsigdefault");
                 check(Native.LIBC.posix_spawnattr_setsigmask(attr, Signals.EMPTY_SET), "posix_spawnattr_setsigmask");
                 // A new session: the command must not die with the service's process group or terminal.
-                check(Native.LIBC.posix_spawnattr_setflags(attr,
-                        (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
-                        "posix_spawnattr_setflags");
+                check(Native.LIBC.posix_spawnattr_setflags(attr, (short) (Linux.POSIX_SPAWN_SETSID
+                        | Linux.POSIX_SPAWN_SETSIGDEF | Linux.POSIX_SPAWN_SETSIGMASK)), "posix_spawnattr_setflags");
                 addStdio(actions, logFd);
                 if (Native.CHDIR != null) {
-                    check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, chdir), "addchdir_np");
+                    check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, Native.cString(chdir, "chdir")),
+                            "addchdir_np");
                 }
-                addCloses(actions, close, keep);
-            } catch (PosixException | RuntimeException e) {
+                addCloses(actions, inheritance);
+            } catch (JRestartException | RuntimeException e) {
                 close();
                 throw e;
             }
@@ -202,21 +201,26 @@ public final class Launcher {
         }
     }
 
-    /** The file a command names: an absolute path as it is, a bare name from the search path. */
-    public static byte[] resolve(byte[] command, byte[] searchPath) throws PosixException {
+    /**
+     * The file a command names: an absolute path as it is, a bare name from
+     * the search path (the new program's PATH; null when it has none).
+     */
+    static byte[] resolve(byte[] command, byte[] searchPath) throws JRestartException {
         String shown = Native.text(command);
-        if (command.length == 0) throw new IllegalArgumentException("the command is empty");
+        if (command.length == 0) throw JRestartException.invalid("the command is empty");
+        Native.checkCString(command, "command");
         if (indexOf(command, (byte) '/', 0) >= 0) {
             if (command[0] != '/') {
-                throw new IllegalArgumentException("command " + shown
+                throw JRestartException.invalid("command " + shown
                         + " is a relative path: give an absolute path, or a bare name to look up in PATH");
             }
             int errno = executableErrno(command);
-            if (errno != 0) throw new PosixException(errno, shown);
+            if (errno != 0) throw JRestartException.errno(errno, shown);
             return command;
         }
+        byte[] path = searchPath == null ? new byte[0] : searchPath;
         int errno = ENOENT;
-        for (byte[] dir : split(searchPath)) {
+        for (byte[] dir : split(path)) {
             byte[] candidate = dir.length == 0 ? command : new byte[dir.length + 1 + command.length];
             if (dir.length > 0) {
                 System.arraycopy(dir, 0, candidate, 0, dir.length);
@@ -227,18 +231,18 @@ public final class Launcher {
             // A relative entry (an empty one is ".") makes what runs depend on the
             // service's cwd: where a shell would run such a file, refuse instead.
             if (found == 0 && (dir.length == 0 || dir[0] != '/')) {
-                throw new IllegalArgumentException("command " + shown + " would be found through the relative PATH"
-                        + " entry \"" + Native.text(dir) + "\" (from the service's cwd): give an absolute path, or take"
-                        + " relative entries out of PATH");
+                throw JRestartException.invalid("command " + shown + " would be found through the relative PATH"
+                        + " entry \"" + Native.text(dir) + "\" (from the service's cwd): give an absolute path, or"
+                        + " take relative entries out of PATH");
             }
             if (found == 0) return candidate;
             if (found == EACCES) errno = EACCES;
         }
-        throw new PosixException(errno, shown + " (looked up in PATH=" + Native.text(searchPath) + ")");
+        throw JRestartException.errno(errno, shown + " (looked up in PATH=" + Native.text(path) + ")");
     }
 
     /** 0 when execve could run path, else the errno it would fail with. */
-    private static int executableErrno(byte[] path) {
+    private static int executableErrno(byte[] path) throws JRestartException {
         byte[] c = Native.cString(path, "command");
         if (Native.LIBC.access(c, F_OK) != 0) return Native.errno();
         if (Native.LIBC.access(c, X_OK) != 0) return Native.errno();
@@ -251,35 +255,69 @@ public final class Launcher {
         return 0;
     }
 
-    private static void checkDirectory(byte[] dir) throws PosixException {
+    static void checkDirectory(byte[] dir) throws JRestartException {
         String shown = Native.text(dir);
         if (dir.length == 0 || dir[0] != '/') {
-            throw new IllegalArgumentException("chdir must be an absolute path, got " + shown);
+            throw JRestartException.invalid("chdir must be an absolute path, got " + shown);
         }
         byte[] c = Native.cString(dir, "chdir");
         int fd = Native.LIBC.open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        if (fd < 0) throw new PosixException(Native.errno(), "chdir " + shown);
+        if (fd < 0) throw JRestartException.errno(Native.errno(), "chdir " + shown);
         Native.LIBC.close(fd);
-        if (Native.LIBC.access(c, X_OK) != 0) throw new PosixException(Native.errno(), "chdir " + shown);
+        if (Native.LIBC.access(c, X_OK) != 0) throw JRestartException.errno(Native.errno(), "chdir " + shown);
     }
 
     /** keep, sorted, once each is known to be an open descriptor above 2. */
-    public static int[] checkKeep(int[] keep) throws PosixException {
+    static int[] checkKeep(int[] keep) throws JRestartException {
         int[] sorted = keep.clone();
         Arrays.sort(sorted);
         for (int fd : sorted) {
             if (fd <= 2) {
-                throw new IllegalArgumentException("keep: fd " + fd
+                throw JRestartException.invalid("keep: fd " + fd
                         + " is stdin, stdout or stderr; the child's are /dev/null or the log");
             }
-            if (!Descriptors.isOpen(fd)) throw new PosixException(Native.EBADF, "keep: fd " + fd);
+            if (!Descriptors.isOpen(fd)) throw JRestartException.errno(Native.EBADF, "keep: fd " + fd);
         }
         return sorted;
     }
 
-    private static int openLog(byte[] log) throws PosixException {
+    /**
+     * What opening the log will meet, checked without creating it: a regular
+     * file there, or a directory it can be created in. A symlink is refused as
+     * the open would refuse it.
+     */
+    static void checkLog(byte[] log) throws JRestartException {
+        String shown = "log " + Native.text(log);
+        if (log.length == 0) throw JRestartException.invalid("log must not be empty");
+        byte[] c = Native.cString(log, "log");
+        int fd = Native.LIBC.open(c, Linux.O_PATH | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            FileType type;
+            try {
+                type = Descriptors.typeOf(fd);
+            } finally {
+                Native.LIBC.close(fd);
+            }
+            if (type == FileType.SYMLINK) throw JRestartException.errno(Errno.ELOOP.intValue(), shown);
+            if (type != FileType.FILE) {
+                throw JRestartException.invalid(shown + " is a " + (type == null ? "file of unknown type" : type.label())
+                        + ", not a regular file: output is only appended to regular files");
+            }
+            if (Native.LIBC.access(c, W_OK) != 0) throw JRestartException.errno(Native.errno(), shown);
+            return;
+        }
+        if (Native.errno() != ENOENT) throw JRestartException.errno(Native.errno(), shown);
+        int slash = log.length - 1;
+        while (slash >= 0 && log[slash] != '/') slash--;
+        byte[] dir = slash < 0 ? new byte[] {'.'} : slash == 0 ? new byte[] {'/'} : Arrays.copyOf(log, slash);
+        if (Native.LIBC.access(Native.cString(dir, "log"), W_OK | X_OK) != 0) {
+            throw JRestartException.errno(Native.errno(), shown);
+        }
+    }
+
+    private static int openLog(byte[] log) throws JRestartException {
         int fd = Native.LIBC.open(Native.cString(log, "log"), LOG_FLAGS, LOG_MODE);
-        if (fd < 0) throw new PosixException(Native.errno(), "log " + Native.text(log));
+        if (fd < 0) throw JRestartException.errno(Native.errno(), "log " + Native.text(log));
         return aboveStdio(fd);
     }
 
@@ -289,17 +327,17 @@ public final class Launcher {
      * as positional parameters: they are never parsed by the shell, and the sleep
      * happens in the detached child, so it survives the JVM.
      */
-    private static List<byte[]> argv(LaunchRequest request, byte[] path) {
+    private static List<byte[]> argv(Plan plan) {
         List<byte[]> argv = new ArrayList<byte[]>();
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
-        if (request.delaySeconds > 0) {
+        if (plan.delay > 0) {
             script.append("sleep \"$1\" || exit 127; shift; ");
-            params.add(bytes(String.format(Locale.ROOT, "%.3f", request.delaySeconds)));
+            params.add(bytes(String.format(Locale.ROOT, "%.3f", plan.delay)));
         }
-        if (request.strategy == Strategy.SPAWN && Native.CHDIR == null) {
+        if (plan.strategy == Strategy.SPAWN && Native.CHDIR == null) {
             script.append("cd -- \"$1\" || exit 127; shift; ");
-            params.add(request.chdir);
+            params.add(plan.chdir);
         }
         if (script.length() > 0) {
             argv.add(SH);
@@ -308,12 +346,12 @@ public final class Launcher {
             argv.add(bytes("jrestart"));
             argv.addAll(params);
         }
-        argv.add(path);
-        argv.addAll(request.args);
+        argv.add(plan.path);
+        argv.addAll(plan.command.subList(1, plan.command.size()));
         return argv;
     }
 
-    private static void addStdio(Pointer actions, int logFd) throws PosixException {
+    private static void addStdio(Pointer actions, int logFd) throws JRestartException {
         check(Native.LIBC.posix_spawn_file_actions_addopen(actions, 0, DEV_NULL, O_RDONLY, 0), "addopen stdin");
         if (logFd >= 0) {
             check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, logFd, 1), "adddup2 stdout");
@@ -323,22 +361,16 @@ public final class Launcher {
         check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, 1, 2), "adddup2 stderr");
     }
 
-    private static void addCloses(Pointer actions, CloseMode mode, int[] keep) throws PosixException {
-        for (int fd : keep) {
+    private static void addCloses(Pointer actions, Inheritance inheritance) throws JRestartException {
+        for (int fd : inheritance.keep) {
             // dup2 onto itself clears FD_CLOEXEC in the child (glibc 2.29+): a kept
             // descriptor survives the exec even where the parent marked it close-on-exec.
             check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, fd, fd), "adddup2 keep " + fd);
         }
-        if (mode == CloseMode.SOCKETS) {
-            for (int fd : Descriptors.socketsExcept(keep)) {
-                check(Native.LIBC.posix_spawn_file_actions_addclose(actions, fd), "addclose " + fd);
-            }
-            return;
-        }
-        // Every number between kept descriptors is closed whether or not it is open
-        // now: another thread may open one before the spawn.
+        // Every number between untouched descriptors is closed whether or not it
+        // is open now: another thread may open one before the spawn.
         int next = 3;
-        for (int fd : keep) {
+        for (int fd : inheritance.untouched) {
             for (int gap = next; gap < fd; gap++) {
                 check(Native.LIBC.posix_spawn_file_actions_addclose(actions, gap), "addclose " + gap);
             }
@@ -355,8 +387,8 @@ public final class Launcher {
         }
     }
 
-    private static void check(int rc, String what) throws PosixException {
-        if (rc != 0) throw new PosixException(rc, what);
+    private static void check(int rc, String what) throws JRestartException {
+        if (rc != 0) throw JRestartException.errno(rc, what);
     }
 
     private static List<byte[]> split(byte[] path) {

@@ -82,18 +82,35 @@ final class Native {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
+    /** Text as the bytes a path or argument is passed to the kernel as. */
+    static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
     /** A NUL-terminated copy of bytes that must not contain NUL themselves. */
-    static byte[] cString(byte[] bytes, String what) {
-        byte[] c = new byte[bytes.length + 1];
-        for (int i = 0; i < bytes.length; i++) {
-            if (bytes[i] == 0) throw new IllegalArgumentException(what + " contains a NUL byte");
-            c[i] = bytes[i];
+    static byte[] cString(byte[] bytes, String what) throws JRestartException {
+        checkCString(bytes, what);
+        return Arrays.copyOf(bytes, bytes.length + 1);
+    }
+
+    /** A constant C string, known to hold no NUL. */
+    static byte[] cString(String text) {
+        byte[] bytes = bytes(text);
+        return Arrays.copyOf(bytes, bytes.length + 1);
+    }
+
+    static void checkCString(byte[] bytes, String what) throws JRestartException {
+        for (byte b : bytes) {
+            if (b == 0) throw JRestartException.invalid(what + " contains a NUL byte");
         }
-        return c;
+    }
+
+    static void checkCStrings(List<byte[]> strings, String what) throws JRestartException {
+        for (byte[] s : strings) checkCString(s, what);
     }
 
     /** cString in native memory, for calls that must not copy their arguments (the forked child's). */
-    static Pointer cStringMemory(byte[] bytes, String what) {
+    static Pointer cStringMemory(byte[] bytes, String what) throws JRestartException {
         byte[] c = cString(bytes, what);
         Pointer memory = Memory.allocateDirect(RUNTIME, c.length, true);
         memory.put(0, c, 0, c.length);
@@ -104,7 +121,7 @@ final class Native {
      * A NULL-terminated char *[] and its strings in one native block, so that
      * the one Pointer passed to the call keeps every string alive.
      */
-    static Pointer cStringArray(List<byte[]> strings, String what) {
+    static Pointer cStringArray(List<byte[]> strings, String what) throws JRestartException {
         int word = RUNTIME.addressSize();
         byte[][] cs = new byte[strings.size()][];
         long size = (long) (cs.length + 1) * word;

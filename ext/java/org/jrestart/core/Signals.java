@@ -11,7 +11,6 @@ import java.util.Arrays;
  * has SIGHUP ignored) and so does the thread's mask.
  */
 final class Signals {
-    static final int SIG_SETMASK = 2;
     private static final long SIG_IGN = 1L;
     private static final int NSIG = 65;
     // Room for glibc's struct sigaction (152 bytes on x86_64 and aarch64, sa_handler

@@ -1,5 +1,8 @@
 package org.jrestart.core;
 
+import jnr.constants.platform.AddressFamily;
+import jnr.constants.platform.SocketLevel;
+import jnr.constants.platform.SocketOption;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
@@ -11,12 +14,11 @@ import java.nio.charset.StandardCharsets;
 
 /** What a socket descriptor is bound to, from getsockname and SO_ACCEPTCONN. */
 public final class SocketInfo {
-    // <sys/socket.h> on Linux: the same on x86_64 and aarch64.
-    private static final int AF_UNIX = 1;
-    private static final int AF_INET = 2;
-    private static final int AF_INET6 = 10;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_ACCEPTCONN = 30;
+    private static final int AF_UNIX = AddressFamily.AF_UNIX.intValue();
+    private static final int AF_INET = AddressFamily.AF_INET.intValue();
+    private static final int AF_INET6 = AddressFamily.AF_INET6.intValue();
+    private static final int SOL_SOCKET = SocketLevel.SOL_SOCKET.intValue();
+    private static final int SO_ACCEPTCONN = SocketOption.SO_ACCEPTCONN.intValue();
     private static final int SOCKADDR_STORAGE = 128;
 
     /** "inet", "inet6", "unix", or "family N". */
@@ -42,18 +44,14 @@ public final class SocketInfo {
                 && flag.getInt(0) != 0;
         int family = addr.getShort(0) & 0xffff;
         int size = Math.min(length.intValue(), SOCKADDR_STORAGE);
-        switch (family) {
-            case AF_INET:
-                return new SocketInfo("inet", ip(addr, 4, 4) + ":" + port(addr), listening);
-            case AF_INET6:
-                // The JDK opens dual-stack sockets: an IPv4 peer shows as ::ffff:a.b.c.d, printed as a.b.c.d.
-                String ip = ip(addr, 8, 16);
-                return new SocketInfo("inet6", (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + port(addr), listening);
-            case AF_UNIX:
-                return new SocketInfo("unix", unixPath(addr, size), listening);
-            default:
-                return new SocketInfo("family " + family, "", listening);
+        if (family == AF_INET) return new SocketInfo("inet", ip(addr, 4, 4) + ":" + port(addr), listening);
+        if (family == AF_INET6) {
+            // The JDK opens dual-stack sockets: an IPv4 peer shows as ::ffff:a.b.c.d, printed as a.b.c.d.
+            String ip = ip(addr, 8, 16);
+            return new SocketInfo("inet6", (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + port(addr), listening);
         }
+        if (family == AF_UNIX) return new SocketInfo("unix", unixPath(addr, size), listening);
+        return new SocketInfo("family " + family, "", listening);
     }
 
     private static int port(Pointer addr) {
@@ -69,7 +67,7 @@ public final class SocketInfo {
         try {
             address = InetAddress.getByAddress(bytes);
         } catch (UnknownHostException impossible) {
-            throw new IllegalStateException(impossible);
+            throw new AssertionError("InetAddress refused " + length + " bytes", impossible);
         }
         if (!(address instanceof Inet6Address)) return address.getHostAddress();
         int[] groups = new int[8];

@@ -1,12 +1,20 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.PosixException;
+import org.jrestart.core.CloseMode;
+import org.jrestart.core.JRestartException;
+import org.jrestart.core.Options;
+import org.jrestart.core.Strategy;
 import org.jruby.Ruby;
+import org.jruby.RubyArray;
 import org.jruby.RubyBignum;
+import org.jruby.RubyBoolean;
 import org.jruby.RubyClass;
 import org.jruby.RubyFile;
+import org.jruby.RubyComplex;
 import org.jruby.RubyFixnum;
+import org.jruby.RubyHash;
 import org.jruby.RubyIO;
+import org.jruby.RubyNumeric;
 import org.jruby.RubyString;
 import org.jruby.RubySymbol;
 import org.jruby.exceptions.RaiseException;
@@ -16,7 +24,14 @@ import org.jruby.util.io.ChannelFD;
 import org.jruby.util.io.OpenFile;
 
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Ruby values to what the core takes, with Ruby errors instead of casts. */
 final class Convert {
@@ -60,12 +75,12 @@ final class Convert {
     }
 
     /**
-     * The constant of type that a Symbol names in lower case (:all for ALL);
-     * TypeError for anything but a Symbol, ArgumentError for another name.
+     * The constant among allowed that a Symbol names in lower case (:all for
+     * ALL); TypeError for anything but a Symbol, ArgumentError for another name.
      */
-    static <E extends Enum<E>> E choice(ThreadContext context, IRubyObject value, String what, Class<E> type) {
+    static <E extends Enum<E>> E choice(ThreadContext context, IRubyObject value, String what, EnumSet<E> allowed) {
         StringBuilder choices = new StringBuilder();
-        for (E constant : type.getEnumConstants()) {
+        for (E constant : allowed) {
             if (choices.length() > 0) choices.append(" or ");
             choices.append(':').append(constant.name().toLowerCase(Locale.ROOT));
         }
@@ -74,10 +89,136 @@ final class Convert {
                     + value.getMetaClass().getRealClass().getName());
         }
         String name = value.asJavaString();
-        for (E constant : type.getEnumConstants()) {
+        for (E constant : allowed) {
             if (constant.name().toLowerCase(Locale.ROOT).equals(name)) return constant;
         }
         throw context.runtime.newArgumentError(what + " must be " + choices + ", got " + value.inspect());
+    }
+
+    /** A frozen copy of a String (or of what to_str gives, converted once). */
+    static RubyString frozenString(ThreadContext context, IRubyObject value, String what) {
+        IRubyObject str = value instanceof RubyString ? value : value.checkStringType();
+        if (!(str instanceof RubyString)) {
+            throw context.runtime.newTypeError(what + " must be a String, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        RubyString copy = ((RubyString) str).strDup(context.runtime);
+        copy.setFrozen(true);
+        return copy;
+    }
+
+    /** launch's option names; reexec! takes only the last three. */
+    static final List<String> LAUNCH_OPTIONS = Arrays.asList(
+            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
+    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others");
+
+    /**
+     * The options Hash as the core's Options, read by key; every value is
+     * checked here and in Plan, never in Ruby. Unknown keys raise as Ruby's own
+     * keyword check would.
+     */
+    static Options options(ThreadContext context, IRubyObject value, List<String> names) {
+        Ruby runtime = context.runtime;
+        if (!(value instanceof RubyHash)) {
+            throw runtime.newTypeError("options must be a Hash, got " + value.getMetaClass().getRealClass().getName());
+        }
+        RubyHash hash = (RubyHash) value;
+        List<String> unknown = new ArrayList<String>();
+        for (Object key : hash.directKeySet()) {
+            IRubyObject name = (IRubyObject) key;
+            if (!(name instanceof RubySymbol) || !names.contains(name.asJavaString())) unknown.add(name.inspect().toString());
+        }
+        if (!unknown.isEmpty()) {
+            throw runtime.newArgumentError("unknown keyword" + (unknown.size() > 1 ? "s" : "") + ": "
+                    + String.join(", ", unknown));
+        }
+        Options options = new Options();
+        IRubyObject v;
+        if ((v = option(context, hash, "close")) != null) {
+            options.close(choice(context, v, "close:", EnumSet.allOf(CloseMode.class)));
+        }
+        if ((v = option(context, hash, "keep")) != null) options.keep(fds(context, v));
+        if ((v = option(context, hash, "chdir")) != null) options.chdir(path(context, v, "chdir:"));
+        if ((v = option(context, hash, "log")) != null && !v.isNil()) options.log(path(context, v, "log:"));
+        if ((v = option(context, hash, "env")) != null && !v.isNil()) env(context, options, v);
+        if ((v = option(context, hash, "delay")) != null) options.delay(seconds(context, v, "delay:"));
+        if ((v = option(context, hash, "strategy")) != null) {
+            options.strategy(choice(context, v, "strategy:", EnumSet.of(Strategy.SPAWN, Strategy.FORK)));
+        }
+        if ((v = option(context, hash, "unsetenv_others")) != null) {
+            if (!(v instanceof RubyBoolean)) {
+                throw runtime.newTypeError("unsetenv_others: must be true or false, got "
+                        + v.getMetaClass().getRealClass().getName());
+            }
+            options.unsetenvOthers(v.isTrue());
+        }
+        return options;
+    }
+
+    private static IRubyObject option(ThreadContext context, RubyHash hash, String name) {
+        return hash.fastARef(context.runtime.newSymbol(name));
+    }
+
+    /** keep: as the OS descriptors of its Integers and IOs. */
+    static int[] fds(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubyArray)) {
+            throw context.runtime.newTypeError("keep: must be an Array of Integer fds or IOs, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        RubyArray<?> list = (RubyArray<?>) value;
+        int[] fds = new int[list.size()];
+        for (int i = 0; i < fds.length; i++) {
+            IRubyObject item = list.eltOk(i);
+            fds[i] = fd(context, item);
+            if (fds[i] == INVALID_FD) throw context.runtime.newErrnoEBADFError("keep: " + item.inspect());
+        }
+        return fds;
+    }
+
+    /** A number of seconds: finite and >= 0 is the core's to check. */
+    static double seconds(ThreadContext context, IRubyObject value, String what) {
+        if (!(value instanceof RubyNumeric) || value instanceof RubyComplex) {
+            throw context.runtime.newTypeError(what + " must be a number of seconds, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        return RubyNumeric.num2dbl(value);
+    }
+
+    /** env: over the options: a nil value removes the name. */
+    private static void env(ThreadContext context, Options options, IRubyObject value) {
+        if (!(value instanceof RubyHash)) {
+            throw context.runtime.newTypeError("env: must be a Hash, got " + value.getMetaClass().getRealClass().getName());
+        }
+        for (Map.Entry<String, IRubyObject> e : entries(context, (RubyHash) value).entrySet()) {
+            IRubyObject v = e.getValue();
+            options.env(e.getKey(), v.isNil() ? null : bytes(context, v, "env: value of " + e.getKey()));
+        }
+    }
+
+    /** Ruby's ENV, names as Latin-1 text so that every byte maps to one char and back. */
+    static Map<String, byte[]> environment(ThreadContext context) {
+        Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
+        for (Map.Entry<String, IRubyObject> e : entries(context, context.runtime.getENV()).entrySet()) {
+            env.put(e.getKey(), bytes(context, e.getValue(), "ENV value of " + e.getKey()));
+        }
+        return env;
+    }
+
+    private static Map<String, IRubyObject> entries(ThreadContext context, RubyHash hash) {
+        Map<String, IRubyObject> entries = new LinkedHashMap<String, IRubyObject>();
+        for (Object o : hash.directEntrySet()) {
+            Map.Entry<?, ?> pair = (Map.Entry<?, ?>) o;
+            IRubyObject name = (IRubyObject) pair.getKey();
+            byte[] raw = name instanceof RubyString ? ((RubyString) name).getByteList().bytes()
+                    : string(context, name, "an env: name");
+            entries.put(new String(raw, StandardCharsets.ISO_8859_1), (IRubyObject) pair.getValue());
+        }
+        return entries;
+    }
+
+    /** A String's bytes, with the message built only for what is not a String (ENV is read on every launch). */
+    private static byte[] bytes(ThreadContext context, IRubyObject value, String what) {
+        return value instanceof RubyString ? ((RubyString) value).getByteList().bytes() : string(context, value, what);
     }
 
     /** The bytes of a path: a String or anything with to_path, such as a Pathname. */
@@ -108,18 +249,15 @@ final class Convert {
     }
 
     /**
-     * The Ruby error for what the core reports with a runtime exception: bad
-     * arguments (ArgumentError), an unknown platform (NotImplementedError), an
-     * unreadable /proc (JRestart::Error).
+     * The Ruby error for a failure the core reports: Errno::X naming the
+     * command, path or fd; ArgumentError; NotImplementedError; JRestart::Error.
      */
-    static RaiseException failure(Ruby runtime, RuntimeException e) {
-        if (e instanceof IllegalArgumentException) return runtime.newArgumentError(e.getMessage());
-        if (e instanceof UnsupportedOperationException) return runtime.newNotImplementedError(e.getMessage());
-        return error(runtime, e.getMessage());
-    }
-
-    /** Errno::X with the subject (command, path, fd) as its message. */
-    static RaiseException errno(Ruby runtime, PosixException e) {
-        return runtime.newErrnoFromInt(e.errno(), e.subject());
+    static RaiseException failure(Ruby runtime, JRestartException e) {
+        switch (e.kind()) {
+            case ERRNO: return runtime.newErrnoFromInt(e.errno(), e.subject());
+            case INVALID_ARGUMENT: return runtime.newArgumentError(e.subject());
+            case UNSUPPORTED: return runtime.newNotImplementedError(e.subject());
+            default: return error(runtime, e.subject());
+        }
     }
 }

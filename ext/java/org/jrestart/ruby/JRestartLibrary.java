@@ -1,7 +1,7 @@
 package org.jrestart.ruby;
 
 import org.jrestart.core.Launcher;
-import org.jrestart.core.PosixException;
+import org.jrestart.core.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
 import org.jruby.runtime.load.BasicLibraryService;
@@ -16,13 +16,15 @@ public final class JRestartLibrary implements BasicLibraryService {
     public boolean basicLoad(Ruby runtime) {
         try {
             Launcher.prepare();
-        } catch (PosixException e) {
+        } catch (JRestartException e) {
             throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
         }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
         RubyDescriptor.createDescriptorClass(runtime, jrestart);
         RubyLaunch.createLaunchClass(runtime, jrestart);
+        RubyPlan.createPlanClass(runtime, jrestart);
+        RubyDetect.createDetectModule(runtime, jrestart);
         return true;
     }
 }

@@ -1,38 +1,34 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
-import org.jrestart.core.CloseMode;
 import org.jrestart.core.Descriptor;
 import org.jrestart.core.Descriptors;
-import org.jrestart.core.LaunchRequest;
+import org.jrestart.core.JRestartException;
 import org.jrestart.core.Launcher;
-import org.jrestart.core.PosixException;
-import org.jrestart.core.Reexec;
-import org.jrestart.core.Strategy;
+import org.jrestart.core.Manager;
+import org.jrestart.core.Options;
+import org.jrestart.core.Plan;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
-import org.jruby.RubyBoolean;
 import org.jruby.RubyClass;
-import org.jruby.RubyComplex;
 import org.jruby.RubyHash;
 import org.jruby.RubyModule;
-import org.jruby.RubyNumeric;
 import org.jruby.RubyString;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.anno.JRubyModule;
+import org.jruby.runtime.Block;
 import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.Visibility;
 import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.util.ByteList;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 
-/** The JRestart module's native functions; lib/jrestart/launch.rb adds the keyword API on top. */
+/**
+ * The JRestart module's functions. lib/jrestart/*.rb gives them their
+ * keyword signatures and hands the options Hash over as it is.
+ */
 @JRubyModule(name = "JRestart")
 public final class RubyJRestart {
     private RubyJRestart() {
@@ -43,7 +39,28 @@ public final class RubyJRestart {
         RubyClass standardError = runtime.getStandardError();
         jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
         jrestart.defineAnnotatedMethods(RubyJRestart.class);
+        jrestart.setConstant("LAUNCH_OPTIONS", defaults(runtime));
         return jrestart;
+    }
+
+    /** launch's options with their defaults, from the core's own defaults. */
+    private static IRubyObject defaults(Ruby runtime) {
+        Options options = new Options();
+        RubyHash hash = RubyHash.newHash(runtime);
+        for (String name : Convert.LAUNCH_OPTIONS) {
+            IRubyObject value;
+            switch (name) {
+                case "close": value = symbol(runtime, options.close()); break;
+                case "keep": value = RubyArray.newEmptyArray(runtime).freeze(runtime.getCurrentContext()); break;
+                case "chdir": value = string(runtime, options.chdir()).freeze(runtime.getCurrentContext()); break;
+                case "delay": value = runtime.newFixnum((long) options.delay()); break;
+                case "strategy": value = symbol(runtime, options.strategy()); break;
+                case "unsetenv_others": value = runtime.newBoolean(options.unsetenvOthers()); break;
+                default: value = runtime.getNil(); // log: and env: are absent by default
+            }
+            hash.fastASet(runtime.newSymbol(name), value);
+        }
+        return hash.freeze(runtime.getCurrentContext());
     }
 
     @JRubyMethod(name = "socket?", module = true)
@@ -51,7 +68,7 @@ public final class RubyJRestart {
         int fd = Convert.fd(context, fdOrIo);
         try {
             return context.runtime.newBoolean(fd != Convert.INVALID_FD && Descriptors.isSocket(fd));
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+        } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
     }
@@ -61,14 +78,15 @@ public final class RubyJRestart {
         int fd = Convert.fd(context, fdOrIo);
         try {
             return RubyStat.newStat(context, Descriptors.fstat(fd));
-        } catch (PosixException e) {
-            throw context.runtime.newErrnoFromInt(e.errno(), "fstat(" + fdOrIo.inspect() + ")");
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+        } catch (JRestartException e) {
+            if (e.kind() == JRestartException.Kind.ERRNO) {
+                throw context.runtime.newErrnoFromInt(e.errno(), "fstat(" + fdOrIo.inspect() + ")");
+            }
             throw Convert.failure(context.runtime, e);
         }
     }
 
-    /** What this libc offers and which fallbacks are in use: {fstat:, stat_layout:, closefrom:, chdir:}. */
+    /** What this libc offers and which fallbacks are in use: {fstat:, stat_layout:, closefrom:, chdir:, close_range:}. */
     @JRubyMethod(name = "features", module = true)
     public static IRubyObject features(ThreadContext context, IRubyObject self) {
         Ruby runtime = context.runtime;
@@ -88,7 +106,7 @@ public final class RubyJRestart {
         List<Descriptor> fds;
         try {
             fds = Descriptors.list();
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+        } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
         RubyArray<?> result = RubyArray.newArray(context.runtime, fds.size());
@@ -97,171 +115,130 @@ public final class RubyJRestart {
     }
 
     /**
-     * launch(command, *args, close:, keep:, chdir:, log:, env:, delay:, strategy:,
-     * unsetenv_others:) after
-     * lib/jrestart/launch.rb has applied Ruby's keyword rules; every value is
-     * still checked here.
+     * The JRestart::Plan for argv (the command and its arguments; empty:
+     * the restart command restart! would choose) and the options Hash of
+     * launch, plan and restart!.
      */
-    @JRubyMethod(name = "__launch", module = true, required = 10, visibility = Visibility.PRIVATE)
-    public static IRubyObject launch(ThreadContext context, IRubyObject self, IRubyObject[] argv) {
+    @JRubyMethod(name = "__plan", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject plan(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
         Ruby runtime = context.runtime;
-        IRubyObject command = argv[0];
-        LaunchRequest request = new LaunchRequest(Convert.string(context, command, "the command"));
-        if (!(argv[1] instanceof RubyArray)) throw runtime.newTypeError("args must be an Array");
-        RubyArray<?> args = (RubyArray<?>) argv[1];
-        for (int i = 0; i < args.size(); i++) {
-            request.arg(Convert.string(context, args.eltOk(i), "argument " + (i + 1)));
-        }
-        request.close(Convert.choice(context, argv[2], "close:", CloseMode.class));
-        request.keep(keep(context, argv[3]));
-        request.chdir(Convert.path(context, argv[4], "chdir:"));
-        if (!argv[5].isNil()) request.log(Convert.path(context, argv[5], "log:"));
-        Map<String, byte[]> env = environment(context, argv[6], argv[9]);
-        for (Map.Entry<String, byte[]> e : env.entrySet()) request.env(entry(e.getKey(), e.getValue()));
-        if (env.containsKey("PATH")) request.searchPath(env.get("PATH"));
-        request.delay(delay(context, argv[7]));
-        request.strategy(Convert.choice(context, argv[8], "strategy:", Strategy.class));
+        RubyArray<?> words = array(context, argv, "the command and its arguments");
+        if (!words.isEmpty() && words.eltOk(0).isNil()) throw runtime.newArgumentError("the command is nil");
+        List<RubyString> command = strings(context, words, "the command", "argument ", "");
+        Options parsed = Convert.options(context, options, Convert.LAUNCH_OPTIONS);
         try {
-            Child child = Launcher.launch(request);
-            return RubyLaunch.newLaunch(context, child, command, args);
-        } catch (PosixException e) {
-            throw Convert.errno(runtime, e);
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            Plan plan = Plan.launch(bytes(command), parsed, Convert.environment(context), setting(context, self));
+            return RubyPlan.newPlan(context, plan, command.isEmpty() ? null : command);
+        } catch (JRestartException e) {
             throw Convert.failure(runtime, e);
         }
     }
 
-    /** The file launch would execute for command with env: (the child's PATH); raises as launch would. */
-    @JRubyMethod(name = "__resolve", module = true, visibility = Visibility.PRIVATE)
-    public static IRubyObject resolve(ThreadContext context, IRubyObject self, IRubyObject command, IRubyObject env,
-                                      IRubyObject unsetOthers) {
-        byte[] path = environment(context, env, unsetOthers).get("PATH");
+    /** reexec!(argv, env:, keep:, unsetenv_others:): returns only by raising when the exec fails. */
+    @JRubyMethod(name = "__reexec", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
+        List<byte[]> words = null;
+        if (!argv.isNil()) {
+            if (!(argv instanceof RubyArray)) {
+                throw context.runtime.newTypeError("argv must be an Array of Strings, got "
+                        + argv.getMetaClass().getRealClass().getName());
+            }
+            words = bytes(strings(context, (RubyArray<?>) argv, "argv[0]", "argv[", "]"));
+        }
+        Options parsed = Convert.options(context, options, Convert.REEXEC_OPTIONS);
         try {
-            byte[] file = Launcher.resolve(Convert.string(context, command, "the command"), path == null ? new byte[0] : path);
-            return context.runtime.newString(new ByteList(file, false));
-        } catch (PosixException e) {
-            throw Convert.errno(context.runtime, e);
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            Plan.reexec(words, parsed, Convert.environment(context)).execute();
+            throw new AssertionError("execve returned without an error");
+        } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
     }
 
     /**
-     * reexec!(argv, env:, keep:) after lib/jrestart/reexec.rb has chosen the
-     * program and argv: returns only by raising when the exec fails.
+     * What restart! with no command would run, as a JRestart::Choice
+     * (command, source, manager), or nil.
      */
-    @JRubyMethod(name = "__reexec", module = true, required = 5, visibility = Visibility.PRIVATE)
-    public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject[] args) {
-        Ruby runtime = context.runtime;
-        if (!(args[1] instanceof RubyArray) || ((RubyArray<?>) args[1]).isEmpty()) {
-            throw runtime.newTypeError("argv must be a non-empty Array of Strings");
-        }
-        RubyArray<?> argv = (RubyArray<?>) args[1];
-        List<byte[]> arguments = new ArrayList<byte[]>();
-        for (int i = 0; i < argv.size(); i++) arguments.add(Convert.string(context, argv.eltOk(i), "argv[" + i + "]"));
-        Map<String, byte[]> env = environment(context, args[2], args[4]);
-        List<byte[]> entries = new ArrayList<byte[]>();
-        for (Map.Entry<String, byte[]> e : env.entrySet()) entries.add(entry(e.getKey(), e.getValue()));
-        byte[] search = env.containsKey("PATH") ? env.get("PATH") : new byte[0];
+    @JRubyMethod(name = "restart_command", module = true)
+    public static IRubyObject restart_command(ThreadContext context, IRubyObject self) {
+        Plan.Choice choice;
         try {
-            byte[] program = Launcher.resolve(Convert.string(context, args[0], "the program"), search);
-            Reexec.exec(program, arguments, entries, keep(context, args[3]));
-            throw new IllegalStateException("execve returned without an error");
-        } catch (PosixException e) {
-            throw Convert.errno(runtime, e);
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
-            throw Convert.failure(runtime, e);
-        }
-    }
-
-    /** keep: as launch reads and checks it: the sorted OS descriptors. */
-    @JRubyMethod(name = "__keep", module = true, visibility = Visibility.PRIVATE)
-    public static IRubyObject keep(ThreadContext context, IRubyObject self, IRubyObject fds) {
-        try {
-            int[] keep = Launcher.checkKeep(keep(context, fds));
-            RubyArray<?> result = RubyArray.newArray(context.runtime, keep.length);
-            for (int fd : keep) result.append(context.runtime.newFixnum(fd));
-            return result;
-        } catch (PosixException e) {
-            throw Convert.errno(context.runtime, e);
-        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            choice = Plan.choose(setting(context, self), Convert.environment(context));
+        } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
+        if (choice == null) return context.nil;
+        RubyArray<?> command = RubyArray.newArray(context.runtime, choice.command.size());
+        for (byte[] word : choice.command) command.append(string(context.runtime, word));
+        return struct(context, "Choice", command, symbol(context.runtime, choice.source),
+                manager(context, choice.manager));
     }
 
-    private static int[] keep(ThreadContext context, IRubyObject value) {
+    /** The JRestart::Manager running this process, or nil; see JRestart::Detect. */
+    @JRubyMethod(name = "detect", module = true)
+    public static IRubyObject detect(ThreadContext context, IRubyObject self) {
+        return RubyDetect.call(context, self);
+    }
+
+    /** JRestart.command, the configured restart command, as the core takes it; null when unset. */
+    private static List<byte[]> setting(ThreadContext context, IRubyObject jrestart) {
+        IRubyObject value = ((RubyModule) jrestart).getInstanceVariable("@command");
+        if (value == null || value.isNil()) return null;
+        return bytes(strings(context, array(context, value, "JRestart.command"), "JRestart.command[0]",
+                "JRestart.command[", "]"));
+    }
+
+    static RubyArray<?> array(ThreadContext context, IRubyObject value, String what) {
         if (!(value instanceof RubyArray)) {
-            throw context.runtime.newTypeError("keep: must be an Array of Integer fds or IOs, got "
+            throw context.runtime.newTypeError(what + " must be an Array, got "
                     + value.getMetaClass().getRealClass().getName());
         }
-        RubyArray<?> list = (RubyArray<?>) value;
-        int[] fds = new int[list.size()];
-        for (int i = 0; i < fds.length; i++) {
-            IRubyObject item = list.eltOk(i);
-            fds[i] = Convert.fd(context, item);
-            if (fds[i] == Convert.INVALID_FD) {
-                throw context.runtime.newErrnoEBADFError("keep: " + item.inspect());
-            }
-        }
-        return fds;
+        return (RubyArray<?>) value;
     }
 
-    /** Ruby's ENV, with env: applied on top as Process.spawn does (nil removes a name). */
-    /** ENV with env: merged over it, or env: alone with unsetenv_others: true. */
-    private static Map<String, byte[]> environment(ThreadContext context, IRubyObject value, IRubyObject unsetOthers) {
+    /**
+     * Frozen copies of the Strings of words, converted once, here, and never
+     * again; an error names words[0] first and words[i] prefix + i + suffix.
+     */
+    private static List<RubyString> strings(ThreadContext context, RubyArray<?> words, String first, String prefix,
+                                            String suffix) {
+        List<RubyString> strings = new ArrayList<RubyString>(words.size());
+        for (int i = 0; i < words.size(); i++) {
+            strings.add(Convert.frozenString(context, words.eltOk(i), i == 0 ? first : prefix + i + suffix));
+        }
+        return strings;
+    }
+
+    private static List<byte[]> bytes(List<RubyString> strings) {
+        List<byte[]> bytes = new ArrayList<byte[]>(strings.size());
+        for (RubyString s : strings) bytes.add(s.getByteList().bytes());
+        return bytes;
+    }
+
+    static RubyString string(Ruby runtime, byte[] bytes) {
+        return runtime.newString(new ByteList(bytes, true));
+    }
+
+    static IRubyObject symbol(Ruby runtime, Enum<?> constant) {
+        return runtime.newSymbol(constant.name().toLowerCase(Locale.ROOT));
+    }
+
+    /** A new instance of the Struct JRestart::name (defined in lib/jrestart/*.rb). */
+    static IRubyObject struct(ThreadContext context, String name, IRubyObject... values) {
+        RubyClass type = (RubyClass) context.runtime.getModule("JRestart").getConstant(name);
+        return type.newInstance(context, values, Block.NULL_BLOCK);
+    }
+
+    /** A JRestart::Manager Struct, or nil. */
+    static IRubyObject manager(ThreadContext context, Manager manager) {
+        if (manager == null) return context.nil;
         Ruby runtime = context.runtime;
-        if (!(unsetOthers instanceof RubyBoolean)) {
-            throw runtime.newTypeError("unsetenv_others: must be true or false, got "
-                    + unsetOthers.getMetaClass().getRealClass().getName());
-        }
-        Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
-        if (!unsetOthers.isTrue()) putAll(context, env, runtime.getENV());
-        if (!value.isNil()) {
-            if (!(value instanceof RubyHash)) {
-                throw runtime.newTypeError("env: must be a Hash, got " + value.getMetaClass().getRealClass().getName());
-            }
-            putAll(context, env, (RubyHash) value);
-        }
-        return env;
+        return struct(context, "Manager", runtime.newSymbol(manager.name), runtime.newString(manager.service),
+                strings(runtime, manager.command), strings(runtime, manager.evidence));
     }
 
-    private static void putAll(ThreadContext context, Map<String, byte[]> env, RubyHash hash) {
-        for (Object o : hash.directEntrySet()) {
-            Map.Entry<?, ?> pair = (Map.Entry<?, ?>) o;
-            IRubyObject name = (IRubyObject) pair.getKey();
-            IRubyObject value = (IRubyObject) pair.getValue();
-            // Names are kept as Latin-1 text so that every byte maps to one char and back.
-            byte[] raw = name instanceof RubyString ? ((RubyString) name).getByteList().bytes()
-                    : Convert.string(context, name, "an env: name");
-            String key = new String(raw, StandardCharsets.ISO_8859_1);
-            if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
-                throw context.runtime.newArgumentError("env: name " + name.inspect() + " is not a valid name");
-            }
-            if (value.isNil()) env.remove(key);
-            // The message is built only for a value that is not a String: ENV is converted on every launch.
-            else if (value instanceof RubyString) env.put(key, ((RubyString) value).getByteList().bytes());
-            else env.put(key, Convert.string(context, value, "env: value of " + name.inspect()));
-        }
-    }
-
-    private static byte[] entry(String name, byte[] value) {
-        byte[] key = name.getBytes(StandardCharsets.ISO_8859_1);
-        byte[] entry = Arrays.copyOf(key, key.length + 1 + value.length);
-        entry[key.length] = '=';
-        System.arraycopy(value, 0, entry, key.length + 1, value.length);
-        return entry;
-    }
-
-    private static double delay(ThreadContext context, IRubyObject value) {
-        if (!(value instanceof RubyNumeric) || value instanceof RubyComplex) {
-            throw context.runtime.newTypeError("delay: must be a number of seconds, got "
-                    + value.getMetaClass().getRealClass().getName());
-        }
-        double seconds = RubyNumeric.num2dbl(value);
-        if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-            throw context.runtime.newArgumentError("delay: must be a finite number of seconds >= 0, got "
-                    + value.inspect());
-        }
-        return seconds;
+    private static RubyArray<?> strings(Ruby runtime, List<String> texts) {
+        RubyArray<?> array = RubyArray.newArray(runtime, texts.size());
+        for (String text : texts) array.append(runtime.newString(text));
+        return array;
     }
 }

@@ -1,16 +1,14 @@
 package org.jrestart.ruby;
 
 import org.jrestart.core.Child;
-import org.jrestart.core.PosixException;
+import org.jrestart.core.JRestartException;
 import org.jruby.Ruby;
-import org.jruby.RubyArray;
 import org.jruby.RubyClass;
 import org.jruby.RubyComplex;
 import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
 import org.jruby.RubyObject;
 import org.jruby.RubyProcess;
-import org.jruby.RubyString;
 import org.jruby.anno.JRubyClass;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.runtime.ObjectAllocator;
@@ -41,19 +39,14 @@ public final class RubyLaunch extends RubyObject {
         return type;
     }
 
-    static RubyLaunch newLaunch(ThreadContext context, Child child, IRubyObject command, RubyArray<?> args) {
+    /** command and args: the frozen Strings of the plan that was executed. */
+    static RubyLaunch newLaunch(ThreadContext context, Child child, IRubyObject command, IRubyObject args) {
         RubyClass type = (RubyClass) context.runtime.getModule("JRestart").getConstantAt("Launch");
         RubyLaunch launch = new RubyLaunch(context.runtime, type);
         launch.child = child;
-        launch.command = frozenCopy(context, command);
-        RubyArray<?> copy = RubyArray.newArray(context.runtime, args.size());
-        for (int i = 0; i < args.size(); i++) copy.append(frozenCopy(context, args.eltOk(i)));
-        launch.args = copy.freeze(context);
+        launch.command = command;
+        launch.args = args;
         return launch;
-    }
-
-    private static IRubyObject frozenCopy(ThreadContext context, IRubyObject string) {
-        return ((RubyString) string.convertToString().dup()).freeze(context);
     }
 
     @JRubyMethod
@@ -115,8 +108,8 @@ public final class RubyLaunch extends RubyObject {
         }
         try {
             return RubyProcess.RubyStatus.newProcessStatus(context.runtime, child.status(), child.pid());
-        } catch (PosixException e) {
-            throw Convert.errno(context.runtime, e);
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 

@@ -1,0 +1,205 @@
+package org.jrestart.core;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Finds the service manager that runs a process, reading only /proc and the
+ * environment: it never starts a process. The nearest supervisor in the
+ * process tree wins over systemd's cgroup, because a runsv or supervisord may
+ * itself run inside a systemd unit, and restarting that unit would restart
+ * every service it holds.
+ */
+public final class Detect {
+    private static final List<String> SUPERVISOR_ENV = Arrays.asList(
+            "SUPERVISOR_ENABLED", "SUPERVISOR_PROCESS_NAME", "SUPERVISOR_GROUP_NAME", "SUPERVISOR_SERVER_URL");
+    private static final int MAX_ANCESTORS = 64;
+    private static final Pattern USER_MANAGER = Pattern.compile("user@\\d+\\.service");
+
+    /** One process above the one detection started from. */
+    public static final class Ancestor {
+        public final int pid;
+        public final String comm;
+
+        public Ancestor(int pid, String comm) {
+            this.pid = pid;
+            this.comm = comm;
+        }
+    }
+
+    private Detect() {
+    }
+
+    /** The manager running process pid (with environment env), or null. */
+    public static Manager detect(int pid, Map<String, String> env) {
+        List<Ancestor> ancestors = ancestors(pid);
+        Manager found = supervised(ancestors);
+        if (found == null) found = supervisord(ancestors, env);
+        if (found == null) found = systemd(read("/proc/" + pid + "/cgroup"), env);
+        return found;
+    }
+
+    /** This process's pid, as /proc names it (Java 8 has no ProcessHandle). */
+    public static int selfPid() throws JRestartException {
+        try {
+            return Integer.parseInt(new File("/proc/self").getCanonicalFile().getName());
+        } catch (IOException | NumberFormatException e) {
+            throw JRestartException.state("/proc/self cannot be read (" + e.getMessage() + "): is /proc mounted?");
+        }
+    }
+
+    /** The parents of pid, nearest first, up to but not including pid 1. */
+    public static List<Ancestor> ancestors(int pid) {
+        List<Ancestor> chain = new ArrayList<Ancestor>();
+        for (int i = 0; i < MAX_ANCESTORS; i++) {
+            pid = parentOf(pid);
+            if (pid <= 1) break;
+            String comm = read("/proc/" + pid + "/comm");
+            chain.add(new Ancestor(pid, comm == null ? "" : comm.trim()));
+        }
+        return chain;
+    }
+
+    /**
+     * runit, daemontools and s6 run one supervisor per service, whose cwd is
+     * the service directory: the nearest such ancestor.
+     */
+    public static Manager supervised(List<Ancestor> ancestors) {
+        for (Ancestor ancestor : ancestors) {
+            String name;
+            List<String> restart;
+            switch (ancestor.comm) {
+                case "runsv": name = "runit"; restart = Arrays.asList("sv", "restart"); break;
+                case "supervise": name = "daemontools"; restart = Arrays.asList("svc", "-t"); break;
+                case "s6-supervise": name = "s6"; restart = Arrays.asList("s6-svc", "-r"); break;
+                default: continue;
+            }
+            String dir;
+            try {
+                dir = Files.readSymbolicLink(Paths.get("/proc/" + ancestor.pid + "/cwd")).toString();
+            } catch (IOException | SecurityException e) {
+                return null; // not our user's supervisor: its directory, and so its service, is unknown
+            }
+            List<String> command = new ArrayList<String>(restart);
+            command.add(dir);
+            return new Manager(name, dir, command, Arrays.asList(
+                    "ancestor " + ancestor.comm + " (pid " + ancestor.pid + ")", "its cwd " + dir));
+        }
+        return null;
+    }
+
+    /** supervisord, from the four variables it sets for its programs. */
+    public static Manager supervisord(List<Ancestor> ancestors, Map<String, String> env) {
+        List<String> evidence = new ArrayList<String>();
+        for (String name : SUPERVISOR_ENV) {
+            if (env.get(name) == null) return null;
+            evidence.add(name + "=" + env.get(name));
+        }
+        String service = env.get("SUPERVISOR_GROUP_NAME") + ":" + env.get("SUPERVISOR_PROCESS_NAME");
+        for (Ancestor ancestor : ancestors) {
+            if (ancestor.comm.equals("supervisord")) {
+                evidence.add("ancestor supervisord (pid " + ancestor.pid + ")");
+                break;
+            }
+        }
+        return new Manager("supervisord", service, Arrays.asList(
+                "supervisorctl", "-s", env.get("SUPERVISOR_SERVER_URL"), "restart", service), evidence);
+    }
+
+    /**
+     * The unit from the contents of /proc/PID/cgroup: cgroup v2's "0::PATH",
+     * or v1's "N:name=systemd:PATH". Processes in a session or another scope
+     * were started by hand, not by a unit: null.
+     */
+    public static Manager systemd(String cgroup, Map<String, String> env) {
+        String path = null;
+        for (String line : lines(cgroup)) {
+            String[] fields = line.split(":", 3);
+            if (fields.length == 3 && (fields[1].isEmpty() || fields[1].equals("name=systemd"))
+                    && fields[2].contains(".service")) {
+                path = fields[2];
+                break;
+            }
+        }
+        if (path == null) return null;
+        List<String> parts = new ArrayList<String>();
+        for (String part : path.split("/")) {
+            if (!part.isEmpty()) parts.add(part);
+        }
+        int userManager = -1;
+        for (int i = 0; i < parts.size() && userManager < 0; i++) {
+            if (USER_MANAGER.matcher(parts.get(i)).matches()) userManager = i;
+        }
+        // Under a user manager, the unit is one of its own: below it in the tree.
+        int unit = -1;
+        for (int i = userManager + 1; i < parts.size() && unit < 0; i++) {
+            if (parts.get(i).endsWith(".service")) unit = i;
+        }
+        if (unit < 0) return null;
+        String name = parts.get(unit);
+        List<String> command = new ArrayList<String>(Arrays.asList("systemctl", "--no-block", "restart", name));
+        if (userManager >= 0) command.add(1, "--user");
+        List<String> evidence = new ArrayList<String>();
+        evidence.add("cgroup " + path);
+        for (String variable : Arrays.asList("INVOCATION_ID", "NOTIFY_SOCKET")) {
+            if (env.get(variable) != null) evidence.add(variable + "=" + env.get(variable));
+        }
+        return new Manager("systemd", name, command, evidence);
+    }
+
+    /** What detection looked at, for an error that says why it found nothing. */
+    public static String explain(int pid, Map<String, String> env) {
+        List<String> chain = new ArrayList<String>();
+        for (Ancestor ancestor : ancestors(pid)) chain.add(ancestor.comm + " " + ancestor.pid);
+        List<String> cgroup = new ArrayList<String>();
+        for (String line : lines(read("/proc/" + pid + "/cgroup"))) {
+            if (line.startsWith("0::") || line.contains("name=systemd:")) cgroup.add(line);
+        }
+        List<String> supervisor = new ArrayList<String>();
+        for (String name : SUPERVISOR_ENV) {
+            if (env.get(name) != null) supervisor.add(name);
+        }
+        return "ancestors: " + (chain.isEmpty() ? "none" : Manager.join(chain, " <- ")) + "; /proc/" + pid
+                + "/cgroup: " + (cgroup.isEmpty() ? "no systemd line" : Manager.join(cgroup, ", ")) + "; "
+                + (supervisor.isEmpty() ? "no SUPERVISOR_* variables"
+                        : "only " + Manager.join(supervisor, ", ") + " of the SUPERVISOR_* variables");
+    }
+
+    /** The parent pid from /proc/PID/stat (after the parenthesised comm, which may hold spaces); 0 if unknown. */
+    private static int parentOf(int pid) {
+        String stat = read("/proc/" + pid + "/stat");
+        int end = stat == null ? -1 : stat.lastIndexOf(") ");
+        if (end < 0) return 0;
+        String[] fields = stat.substring(end + 2).split(" ");
+        try {
+            return fields.length > 1 ? Integer.parseInt(fields[1]) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static List<String> lines(String text) {
+        List<String> lines = new ArrayList<String>();
+        if (text == null) return lines;
+        for (String line : text.split("\n")) {
+            if (!line.isEmpty()) lines.add(line);
+        }
+        return lines;
+    }
+
+    private static String read(String path) {
+        try {
+            return new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.UTF_8);
+        } catch (IOException | SecurityException e) {
+            return null;
+        }
+    }
+}

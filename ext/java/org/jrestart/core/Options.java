@@ -1,0 +1,94 @@
+package org.jrestart.core;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How to start a command, as asked; Plan checks all of it at once. Strings are
+ * raw bytes, passed to the kernel as they are. The defaults: close every
+ * descriptor, keep none, cwd "/", stdio on /dev/null, no delay, the
+ * service's environment, posix_spawn.
+ */
+public final class Options {
+    CloseMode close = CloseMode.ALL;
+    int[] keep = new int[0];
+    byte[] chdir = {'/'};
+    byte[] log;
+    final Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
+    boolean unsetenvOthers;
+    double delay;
+    Strategy strategy = Strategy.SPAWN;
+
+    public Options close(CloseMode mode) {
+        close = mode;
+        return this;
+    }
+
+    /** Descriptors above 2 that the command inherits, even close-on-exec ones. */
+    public Options keep(int... fds) {
+        keep = fds.clone();
+        return this;
+    }
+
+    /** The command's cwd: an absolute path to a directory. */
+    public Options chdir(byte[] dir) {
+        chdir = dir.clone();
+        return this;
+    }
+
+    /** Append stdout and stderr to this file; null means /dev/null. */
+    public Options log(byte[] path) {
+        log = path == null ? null : path.clone();
+        return this;
+    }
+
+    /** Sets NAME in the command's environment, over the service's; a null value removes it. */
+    public Options env(String name, byte[] value) {
+        env.put(name, value == null ? null : value.clone());
+        return this;
+    }
+
+    /** true: the command gets only what env() set, nothing of the service's environment. */
+    public Options unsetenvOthers(boolean only) {
+        unsetenvOthers = only;
+        return this;
+    }
+
+    /** Seconds the detached child waits before it runs the command. */
+    public Options delay(double seconds) {
+        delay = seconds;
+        return this;
+    }
+
+    public Options strategy(Strategy how) {
+        strategy = how;
+        return this;
+    }
+
+    public CloseMode close() {
+        return close;
+    }
+
+    public byte[] chdir() {
+        return chdir.clone();
+    }
+
+    public double delay() {
+        return delay;
+    }
+
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    public boolean unsetenvOthers() {
+        return unsetenvOthers;
+    }
+
+    @Override
+    public String toString() {
+        return "Options(close " + close + ", keep " + Arrays.toString(keep) + ", chdir " + Native.text(chdir)
+                + ", log " + (log == null ? "none" : Native.text(log)) + ", delay " + delay + ", " + strategy + ")";
+    }
+}

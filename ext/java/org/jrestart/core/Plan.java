@@ -1,0 +1,440 @@
+package org.jrestart.core;
+
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a restart, a launch or an exec in place will do, decided and checked
+ * once, before anything is done: the command and where it came from, the
+ * file that runs, the strategy, and what the new program gets. The launchers
+ * and Reexec carry out a Plan and nothing else, so what a plan shows is what
+ * happens. Immutable; the descriptor table is listed only when asked for.
+ */
+public final class Plan {
+    /** Where the command came from. */
+    public enum Source {
+        /** Given with the request. */
+        ARGUMENT,
+        /** The configured restart command (JRestart.command). */
+        SETTING,
+        /** JRESTART_COMMAND, split as a shell would split it. */
+        ENVIRONMENT,
+        /** The restart command of the service manager that runs this process. */
+        DETECTED,
+        /** This process's own command line, for an exec in place. */
+        SELF
+    }
+
+    /** What becomes of one of this process's descriptors in the new program. */
+    public enum Fate {
+        /** stdin, stdout, stderr: /dev/null or the log instead. */
+        REPLACED,
+        INHERITED,
+        /** jrestart closes it. */
+        WITHHELD,
+        /** Left open, but marked close-on-exec: the exec closes it (close: :sockets). */
+        CLOSE_ON_EXEC
+    }
+
+    /** One descriptor and its fate. */
+    public static final class Entry {
+        public final Descriptor descriptor;
+        public final Fate fate;
+
+        Entry(Descriptor descriptor, Fate fate) {
+            this.descriptor = descriptor;
+            this.fate = fate;
+        }
+    }
+
+    /** A restart command and where it came from; manager is set when it was detected. */
+    public static final class Choice {
+        public final List<byte[]> command;
+        public final Source source;
+        public final Manager manager;
+
+        Choice(List<byte[]> command, Source source, Manager manager) {
+            this.command = Collections.unmodifiableList(copy(command));
+            this.source = source;
+            this.manager = manager;
+        }
+    }
+
+    private static final String COMMAND_VARIABLE = "JRESTART_COMMAND";
+
+    final List<byte[]> command;
+    final byte[] path;
+    final Source source;
+    final Manager manager;
+    final Strategy strategy;
+    final CloseMode close;
+    final int[] keep;
+    /** null for an exec in place, which keeps the cwd. */
+    final byte[] chdir;
+    final byte[] log;
+    final double delay;
+    final boolean unsetenvOthers;
+    /** The env option as given (null values remove a name), for display. */
+    final Map<String, byte[]> env;
+    /** The new program's environment as NAME=value entries. */
+    final List<byte[]> environment;
+    private volatile List<Entry> descriptors;
+
+    private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
+                 int[] keep) {
+        this.command = choice.command;
+        this.path = path;
+        this.source = choice.source;
+        this.manager = choice.manager;
+        this.strategy = strategy;
+        this.close = options.close;
+        this.keep = keep;
+        this.chdir = strategy == Strategy.EXEC ? null : options.chdir.clone();
+        this.log = options.log == null ? null : options.log.clone();
+        this.delay = options.delay;
+        this.unsetenvOthers = options.unsetenvOthers;
+        this.env = Collections.unmodifiableMap(new LinkedHashMap<String, byte[]>(options.env));
+        this.environment = Collections.unmodifiableList(environment);
+    }
+
+    /**
+     * The plan to start command detached (launch, restart!). An empty command
+     * is chosen as restart! chooses it: setting (the configured command), else
+     * JRESTART_COMMAND from environment, else the detected manager's command.
+     * environment is the service's own (Ruby's ENV, or System.getenv()).
+     */
+    public static Plan launch(List<byte[]> command, Options options, Map<String, byte[]> environment,
+                              List<byte[]> setting) throws JRestartException {
+        Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null);
+        if (choice == null) {
+            throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
+                    + COMMAND_VARIABLE + " are not set, and no service manager was detected ("
+                    + Detect.explain(Detect.selfPid(), text(environment)) + ")");
+        }
+        if (options.strategy != Strategy.SPAWN && options.strategy != Strategy.FORK) {
+            throw JRestartException.invalid("strategy: must be spawn or fork, got " + name(options.strategy));
+        }
+        if (options.close == null) throw JRestartException.invalid("close: must be all or sockets, got none");
+        if (!(options.delay >= 0) || Double.isInfinite(options.delay)) {
+            throw JRestartException.invalid("delay: must be a finite number of seconds >= 0, got " + seconds(options.delay));
+        }
+        byte[] name = choice.command.get(0);
+        try {
+            Map<String, byte[]> env = childEnvironment(environment, options);
+            byte[] path = Launcher.resolve(name, env.get("PATH"));
+            List<byte[]> entries = entries(env);
+            Native.checkCStrings(choice.command, "argument");
+            int[] keep;
+            try {
+                Launcher.checkDirectory(options.chdir);
+                keep = Launcher.checkKeep(options.keep);
+                if (options.log != null) Launcher.checkLog(options.log);
+            } catch (JRestartException e) {
+                throw e.within(" (launching " + Native.text(name) + ")");
+            }
+            return new Plan(choice, path, options, options.strategy, entries, keep);
+        } catch (JRestartException e) {
+            throw e.command(name);
+        }
+    }
+
+    /**
+     * The plan to replace this process's image, same pid: argv, or when null
+     * this process's own command line and executable (/proc/self/cmdline and
+     * exe). Only env, unsetenvOthers and keep of options apply: the cwd and
+     * stdio stay.
+     */
+    public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment)
+            throws JRestartException {
+        Map<String, byte[]> env = childEnvironment(environment, options);
+        Choice choice;
+        byte[] path;
+        if (argv == null) {
+            choice = new Choice(Reexec.selfArgv(), Source.SELF, null);
+            path = Reexec.selfProgram();
+        } else {
+            if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
+            choice = new Choice(argv, Source.ARGUMENT, null);
+            path = Launcher.resolve(argv.get(0), env.get("PATH"));
+        }
+        List<byte[]> entries = entries(env);
+        Native.checkCStrings(choice.command, "argument");
+        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep));
+    }
+
+    /**
+     * The restart command used when none is given: setting, else
+     * JRESTART_COMMAND, else the detected manager's; null when there is none.
+     */
+    public static Choice choose(List<byte[]> setting, Map<String, byte[]> environment) throws JRestartException {
+        if (setting != null && !setting.isEmpty()) return new Choice(setting, Source.SETTING, null);
+        byte[] variable = environment.get(COMMAND_VARIABLE);
+        String line = variable == null ? "" : Native.text(variable);
+        if (!line.trim().isEmpty()) {
+            List<byte[]> words = new ArrayList<byte[]>();
+            try {
+                for (String word : ShellWords.split(line)) words.add(word.getBytes(StandardCharsets.UTF_8));
+            } catch (JRestartException e) {
+                throw JRestartException.invalid(COMMAND_VARIABLE + "=" + quote(line) + " cannot be split: "
+                        + e.subject());
+            }
+            return new Choice(words, Source.ENVIRONMENT, null);
+        }
+        Manager manager = Detect.detect(Detect.selfPid(), text(environment));
+        if (manager == null) return null;
+        List<byte[]> words = new ArrayList<byte[]>();
+        for (String word : manager.command) words.add(word.getBytes(StandardCharsets.UTF_8));
+        return new Choice(words, Source.DETECTED, manager);
+    }
+
+    /** Starts the command (or, for an exec in place, returns only by throwing). */
+    public Child execute() throws JRestartException {
+        try {
+            if (strategy == Strategy.EXEC) {
+                Reexec.exec(this);
+                throw new AssertionError("execve returned without an error");
+            }
+            return Launcher.launch(this);
+        } catch (JRestartException e) {
+            throw e.command(command.get(0));
+        }
+    }
+
+    /** Which descriptors the new program keeps, decided now from what is open now. */
+    Inheritance inheritance() throws JRestartException {
+        return close == CloseMode.SOCKETS ? Inheritance.sparingNonSockets(keep) : Inheritance.keeping(keep);
+    }
+
+    /** Every open descriptor of this process and its fate, listed once, when first asked for. */
+    public List<Entry> descriptors() throws JRestartException {
+        List<Entry> entries = descriptors;
+        if (entries != null) return entries;
+        List<Descriptor> listed = Descriptors.list();
+        Inheritance inheritance = close == CloseMode.SOCKETS
+                ? Inheritance.sparingNonSockets(keep, listed) : Inheritance.keeping(keep);
+        entries = new ArrayList<Entry>();
+        for (Descriptor d : listed) entries.add(new Entry(d, fate(d, inheritance)));
+        descriptors = entries = Collections.unmodifiableList(entries);
+        return entries;
+    }
+
+    private Fate fate(Descriptor d, Inheritance inheritance) {
+        if (d.fd <= 2) return strategy == Strategy.EXEC ? Fate.INHERITED : Fate.REPLACED;
+        if (inheritance.kept(d.fd)) return Fate.INHERITED;
+        if (!inheritance.untouched(d.fd)) return Fate.WITHHELD;
+        return d.closeOnExec ? Fate.CLOSE_ON_EXEC : Fate.INHERITED;
+    }
+
+    public List<byte[]> command() {
+        return copy(command);
+    }
+
+    public byte[] path() {
+        return path.clone();
+    }
+
+    public Source source() {
+        return source;
+    }
+
+    public Manager manager() {
+        return manager;
+    }
+
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    public CloseMode close() {
+        return close;
+    }
+
+    public int[] keep() {
+        return keep.clone();
+    }
+
+    /** The new program's cwd; null for an exec in place, which keeps the current one. */
+    public byte[] chdir() {
+        return chdir == null ? null : chdir.clone();
+    }
+
+    /** The file stdout and stderr are appended to; null for /dev/null. */
+    public byte[] log() {
+        return log == null ? null : log.clone();
+    }
+
+    public double delay() {
+        return delay;
+    }
+
+    public boolean unsetenvOthers() {
+        return unsetenvOthers;
+    }
+
+    /** The env option as given: NAME to value, null for a removed name. */
+    public Map<String, byte[]> env() {
+        return env;
+    }
+
+    /** What stdout and stderr go to, as the table shows it. */
+    public String stdout() {
+        if (strategy == Strategy.EXEC) return "unchanged";
+        return log == null ? "/dev/null" : Native.text(log) + " (appended)";
+    }
+
+    /** How the command was chosen, in words. */
+    public String chosenBy() {
+        switch (source) {
+            case SETTING: return "JRestart.command";
+            case ENVIRONMENT: return COMMAND_VARIABLE;
+            case DETECTED: return "detected " + manager.name + " (" + Manager.join(manager.evidence, "; ") + ")";
+            case SELF: return "this process's own command line";
+            default: return "the arguments";
+        }
+    }
+
+    /** The plan as a table for people, descriptors included (they are listed now if they were not yet). */
+    public String describe() throws JRestartException {
+        StringBuilder text = new StringBuilder("JRestart plan (nothing has been done)\n");
+        List<String> words = new ArrayList<String>();
+        for (byte[] word : command) words.add(Native.text(word));
+        row(text, "command", Manager.join(words, " "));
+        row(text, "path", Native.text(path));
+        row(text, "chosen by", chosenBy());
+        row(text, "strategy", strategyText());
+        row(text, "cwd", chdir == null ? "unchanged" : Native.text(chdir));
+        row(text, "stdin", strategy == Strategy.EXEC ? "unchanged" : "/dev/null");
+        row(text, "stdout", stdout());
+        row(text, "stderr", stdout());
+        row(text, "delay", delay == 0 ? "none" : seconds(delay) + " s");
+        row(text, "close", close.name().toLowerCase(Locale.ROOT));
+        if (unsetenvOthers) {
+            row(text, "env", "only " + envText() + " (unsetenv_others: nothing of ENV)");
+        } else if (!env.isEmpty()) {
+            row(text, "env", "ENV with " + envText() + " over it");
+        }
+        text.append("  descriptors:\n");
+        text.append(String.format(Locale.ROOT, "    %4s  %-16s %-36s %-34s %s", "fd", "type", "target", "socket",
+                "in the child"));
+        for (Entry entry : descriptors()) {
+            Descriptor d = entry.descriptor;
+            text.append('\n').append(String.format(Locale.ROOT, "    %4d  %-16s %-36s %-34s %s", d.fd, d.type.label(),
+                    tail(d.target, 36), socket(d), fateText(entry)));
+        }
+        return text.toString();
+    }
+
+    @Override
+    public String toString() {
+        try {
+            return describe();
+        } catch (JRestartException e) {
+            return "JRestart plan for " + Native.text(command.get(0)) + " (descriptors cannot be listed: "
+                    + e.getMessage() + ")";
+        }
+    }
+
+    private String strategyText() {
+        String signals = "every signal default, none blocked";
+        switch (strategy) {
+            case FORK: return "fork + execve: new session (setsid), " + signals;
+            case EXEC: return "execve in place: same pid and session, " + signals;
+            default: return "posix_spawn: new session (setsid), " + signals;
+        }
+    }
+
+    private String envText() {
+        List<String> pairs = new ArrayList<String>();
+        for (Map.Entry<String, byte[]> e : env.entrySet()) {
+            pairs.add(e.getValue() == null ? "-" + e.getKey() : e.getKey() + "=" + Native.text(e.getValue()));
+        }
+        return "{" + Manager.join(pairs, ", ") + "}";
+    }
+
+    private String fateText(Entry entry) {
+        switch (entry.fate) {
+            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? "/dev/null" : Native.text(log))
+                    + " instead";
+            case CLOSE_ON_EXEC: return "closed by exec (close-on-exec)";
+            case WITHHELD: return strategy == Strategy.EXEC ? "closed by exec (jrestart marks it)" : "withheld";
+            default: return "inherited";
+        }
+    }
+
+    private static String socket(Descriptor d) {
+        if (d.socket == null) return "";
+        String address = d.socket.localAddress.isEmpty() ? "unnamed" : d.socket.localAddress;
+        return d.socket.family + " " + address + (d.socket.listening ? " listening" : "");
+    }
+
+    private static void row(StringBuilder text, String label, String value) {
+        text.append(String.format(Locale.ROOT, "  %-10s %s\n", label, value));
+    }
+
+    private static String tail(String text, int width) {
+        return text.length() <= width ? text : "…" + text.substring(text.length() - (width - 1));
+    }
+
+    /** The new program's environment: the service's (unless unsetenvOthers) with options.env over it. */
+    private static Map<String, byte[]> childEnvironment(Map<String, byte[]> service, Options options)
+            throws JRestartException {
+        Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
+        if (!options.unsetenvOthers) env.putAll(service);
+        for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
+                throw JRestartException.invalid("env: name " + quote(name) + " is not a valid name");
+            }
+            if (e.getValue() == null) env.remove(name);
+            else env.put(name, e.getValue());
+        }
+        return env;
+    }
+
+    /** NAME=value entries; names are Latin-1 text so that every byte maps to one char and back. */
+    private static List<byte[]> entries(Map<String, byte[]> env) throws JRestartException {
+        List<byte[]> entries = new ArrayList<byte[]>(env.size());
+        for (Map.Entry<String, byte[]> e : env.entrySet()) {
+            byte[] key = e.getKey().getBytes(StandardCharsets.ISO_8859_1);
+            byte[] entry = Arrays.copyOf(key, key.length + 1 + e.getValue().length);
+            entry[key.length] = '=';
+            System.arraycopy(e.getValue(), 0, entry, key.length + 1, e.getValue().length);
+            entries.add(entry);
+        }
+        Native.checkCStrings(entries, "environment entry");
+        return entries;
+    }
+
+    private static Map<String, String> text(Map<String, byte[]> environment) {
+        Map<String, String> text = new LinkedHashMap<String, String>();
+        for (Map.Entry<String, byte[]> e : environment.entrySet()) text.put(e.getKey(), Native.text(e.getValue()));
+        return text;
+    }
+
+    /** 1 for 1.0, 0.5 for 0.5; NaN and infinities as Java writes them. */
+    private static String seconds(double value) {
+        if (Double.isNaN(value) || Double.isInfinite(value)) return String.valueOf(value);
+        return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
+    }
+
+    private static String name(Strategy strategy) {
+        return strategy == null ? "none" : strategy.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static String quote(String text) {
+        return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    private static List<byte[]> copy(List<byte[]> words) {
+        List<byte[]> copy = new ArrayList<byte[]>(words.size());
+        for (byte[] word : words) copy.add(word.clone());
+        return copy;
+    }
+}
