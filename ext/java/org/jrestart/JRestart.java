@@ -1,0 +1,147 @@
+package org.jrestart;
+
+import org.jrestart.core.Child;
+import org.jrestart.core.Detect;
+import org.jrestart.core.JRestartException;
+import org.jrestart.core.Manager;
+import org.jrestart.core.Plan;
+
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Restarts the JVM service this code runs in, for Java hosts (a Tomcat, Jetty
+ * or Jenkins plugin): the same core, and the same decisions, as the JRuby
+ * gem's JRestart module, with no JRuby needed. The class path needs
+ * jrestart.jar, jnr-ffi and jnr-constants (see the README's "From Java").
+ *
+ * <pre>{@code
+ * // the command from JRESTART_COMMAND or the detected service manager
+ * Child child = JRestart.restart();
+ * // or a command of your own, with a log and a delay
+ * JRestart.restart(new LaunchOptions().log(Paths.get("/var/log/svc/restart.log")).delay(1, TimeUnit.SECONDS),
+ *         "/etc/init.d/svc", "restart");
+ * }</pre>
+ *
+ * Every failure is a {@link JRestartException}: its kind says whether a system
+ * call failed (with its errno), the request was wrong, the platform is not
+ * supported, or nothing could be done; command() names the command. A call
+ * that throws has started nothing.
+ */
+public final class JRestart {
+    private static final Object RESTART_LOCK = new Object();
+    private static Child restarted;
+    private static volatile List<byte[]> command;
+
+    private JRestart() {
+    }
+
+    /**
+     * Restarts the service, at most once per process (per class loader): the
+     * command is the one set with setCommand, else JRESTART_COMMAND (split as
+     * a shell would, with no shell), else the restart command of the service
+     * manager that runs this JVM (systemd, supervisord, runit, daemontools,
+     * s6). Later and concurrent calls return the first call's Child; a call
+     * that throws starts nothing and does not count.
+     */
+    public static Child restart() throws JRestartException {
+        return restart(new LaunchOptions());
+    }
+
+    /** Restarts the service with this command (and arguments), at most once per process; see restart(). */
+    public static Child restart(String... command) throws JRestartException {
+        return restart(new LaunchOptions(), command);
+    }
+
+    /** restart() with options; with no command, the command is chosen as restart() chooses it. */
+    public static Child restart(LaunchOptions options, String... command) throws JRestartException {
+        synchronized (RESTART_LOCK) {
+            if (restarted == null) restarted = plan(options, command).execute();
+            return restarted;
+        }
+    }
+
+    /** Starts command detached from this JVM, as restart would start it, but every time it is called. */
+    public static Child launch(String command, String... args) throws JRestartException {
+        return launch(new LaunchOptions(), command, args);
+    }
+
+    public static Child launch(LaunchOptions options, String command, String... args) throws JRestartException {
+        if (command == null) throw JRestartException.invalid("the command is null");
+        List<String> argv = new ArrayList<String>();
+        argv.add(command);
+        argv.addAll(Arrays.asList(args));
+        return plan(options, argv.toArray(new String[0])).execute();
+    }
+
+    /**
+     * What restart (or launch) with these arguments would do, without doing
+     * anything: Plan.describe() prints it as a table; execute() runs it.
+     */
+    public static Plan plan(String... command) throws JRestartException {
+        return plan(new LaunchOptions(), command);
+    }
+
+    public static Plan plan(LaunchOptions options, String... command) throws JRestartException {
+        if (options == null) throw JRestartException.invalid("options must not be null");
+        List<byte[]> argv = new ArrayList<byte[]>();
+        for (String word : command) {
+            if (word == null) throw JRestartException.invalid("the command contains null");
+            argv.add(bytes(word));
+        }
+        return Plan.launch(argv, options.core(), environment(), JRestart.command);
+    }
+
+    /** The service manager running this JVM, or null; see the README's "Service managers". */
+    public static Manager detect() throws JRestartException {
+        Map<String, String> env = System.getenv();
+        return Detect.detect(Detect.selfPid(), env);
+    }
+
+    /** Sets the restart command that restart() uses; it wins over JRESTART_COMMAND and detection. None unsets it. */
+    public static void setCommand(String... argv) throws JRestartException {
+        List<byte[]> words = new ArrayList<byte[]>();
+        for (String word : argv) {
+            if (word == null) throw JRestartException.invalid("the command contains null");
+            words.add(bytes(word));
+        }
+        command = words.isEmpty() ? null : Collections.unmodifiableList(words);
+    }
+
+    /** The restart command set with setCommand, or an empty list. */
+    public static List<String> command() {
+        List<byte[]> words = command;
+        List<String> argv = new ArrayList<String>();
+        if (words != null) {
+            for (byte[] word : words) argv.add(new String(word, charset()));
+        }
+        return Collections.unmodifiableList(argv);
+    }
+
+    /** This JVM's environment, as bytes in the encoding the JVM decoded it from. */
+    private static Map<String, byte[]> environment() {
+        Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
+        for (Map.Entry<String, String> e : System.getenv().entrySet()) env.put(e.getKey(), bytes(e.getValue()));
+        return env;
+    }
+
+    static byte[] bytes(String text) {
+        return text.getBytes(charset());
+    }
+
+    /** The charset the JVM uses for file names and the environment (sun.jnu.encoding), UTF-8 if unknown. */
+    private static Charset charset() {
+        String name = System.getProperty("sun.jnu.encoding");
+        try {
+            return name == null ? StandardCharsets.UTF_8 : Charset.forName(name);
+        } catch (IllegalArgumentException unknown) {
+            return StandardCharsets.UTF_8;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import org.jrestart.JRestart;
+import org.jrestart.LaunchOptions;
+import org.jrestart.core.Child;
+import org.jrestart.core.JRestartException;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A plain Java service for spec/integration/java_facade_spec.rb: it listens on
+ * 127.0.0.1:PORT (a JDK socket, not close-on-exec) and answers one line per
+ * connection: "info" gives its pid and whether any JRuby class can be loaded,
+ * "restart" calls JRestart.restart() with no command, "plan" and "detect"
+ * print what the facade would do.
+ */
+public final class PlainService {
+    public static void main(String[] args) throws Exception {
+        ServerSocket server = new ServerSocket(Integer.parseInt(args[0]), 50, InetAddress.getLoopbackAddress());
+        String pid = new File("/proc/self").getCanonicalFile().getName();
+        while (true) {
+            try (Socket client = server.accept();
+                 BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(),
+                         StandardCharsets.UTF_8));
+                 PrintWriter out = new PrintWriter(client.getOutputStream(), true)) {
+                String request = in.readLine();
+                try {
+                    if ("info".equals(request)) {
+                        out.println(pid + " jruby=" + jrubyLoadable());
+                    } else if ("restart".equals(request)) {
+                        // The delay lets this answer reach the client before the manager stops the JVM.
+                        Child child = JRestart.restart(new LaunchOptions().delay(1, TimeUnit.SECONDS));
+                        out.println("restarting " + child.pid());
+                    } else if ("plan".equals(request)) {
+                        out.println(JRestart.plan().describe());
+                    } else if ("detect".equals(request)) {
+                        out.println(JRestart.detect());
+                    } else {
+                        out.println("unknown request " + request);
+                    }
+                } catch (JRestartException e) {
+                    out.println("error " + e.kind() + " errno=" + e.errno() + " command=" + e.command() + ": "
+                            + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static boolean jrubyLoadable() {
+        try {
+            Class.forName("org.jruby.Ruby");
+            return true;
+        } catch (ClassNotFoundException expected) {
+            return false;
+        }
+    }
+}
