@@ -77,6 +77,45 @@ RSpec.describe "JRestart.plan" do
     expect { JRestart.plan("/bin/true", keep: 3) }.to raise_error(TypeError, /keep:/)
   end
 
+  # Found by trying to break it: plan used to give a Plan for each of these,
+  # which launch and restart! then refused; Plan#to_s raised NoMethodError for delay: nil.
+  it "refuses everything launch refuses, with the same error" do
+    [[Errno::ENOENT, %r{chdir /nonexistent}, { chdir: "/nonexistent" }],
+     [ArgumentError, /chdir must be an absolute path/, { chdir: "relative" }],
+     [Errno::ENOENT, %r{log /nonexistent/x\.log}, { log: "/nonexistent/x.log" }],
+     [TypeError, /log:/, { log: 42 }],
+     [ArgumentError, /delay: must be a finite number/, { delay: -1 }],
+     [TypeError, /delay: must be a number/, { delay: nil }],
+     [ArgumentError, /strategy: must be :spawn or :fork, got :vfork/, { strategy: :vfork }],
+     [ArgumentError, /close: must be :all or :sockets, got :some/, { close: :some }]].each do |error, message, options|
+      expect { JRestart.plan("/bin/true", **options) }.to raise_error(error, message), options.inspect
+      expect { JRestart.launch("/bin/true", **options) }.to raise_error(error, message), options.inspect
+    end
+  end
+
+  it "checks the log: without creating it, and refuses what is not a regular file" do
+    Dir.mktmpdir do |dir|
+      log = File.join(dir, "restart.log")
+      expect(JRestart.plan("/bin/true", log: log).stdout).to eq("#{log} (appended)")
+      expect(File.exist?(log)).to be(false)
+      expect { JRestart.plan("/bin/true", log: dir) }.to raise_error(ArgumentError, /is a directory, not a regular file/)
+    end
+  end
+
+  it "converts each argument once: an argument whose to_str raises the second time is launched as it was first" do
+    flaky = Object.new
+    def flaky.to_str
+      @calls = (@calls || 0) + 1
+      raise "to_str called #{@calls} times" if @calls > 1
+
+      "once"
+    end
+    plan = JRestart.plan("/bin/echo", flaky)
+    launch = plan.execute
+    expect(launch.args).to eq(["once"])
+    expect(launch.wait(30)).to be_success
+  end
+
   it "is what execute (and so restart!) launches" do
     plan = JRestart.plan("/bin/sh", "-c", "exit 4")
     launch = plan.execute
