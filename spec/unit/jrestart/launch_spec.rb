@@ -93,6 +93,11 @@ RSpec.describe "JRestart.launch" do
     ENV.delete("JRESTART_SPEC_REMOVED")
   end
 
+  # /dev/null as log: is what no log: gives: accepted, unlike other devices.
+  it "accepts /dev/null as log:" do
+    expect(JRestart.launch("/bin/echo", "x", log: "/dev/null").wait(30)).to be_success
+  end
+
   it "keeps bytes that are not UTF-8 in arguments as they are" do
     out = File.join(tmp, "arg")
     arg = "caf\xE9".b
@@ -132,6 +137,26 @@ RSpec.describe "JRestart.launch" do
       File.chmod(0o755, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk, strategy: :fork)
+    end
+
+    # A writer's open of a FIFO waits for a reader: launch used to hang there for ever.
+    it "a log: that is a FIFO, a device or a directory (ArgumentError or Errno::EISDIR naming it)" do
+      fifo = File.join(tmp, "fifo")
+      File.mkfifo(fifo)
+      # Unblocks the old code's open, so that this fails rather than hangs.
+      rescuer = Thread.new { sleep 5; File.open(fifo, File::RDONLY | File::NONBLOCK) }
+      %i[spawn fork].each do |strategy|
+        expect_refused(ArgumentError, /log: #{fifo} is a fifo, not a regular file/, "/bin/true", log: fifo,
+                       strategy: strategy)
+      end
+      File.open(fifo, File::RDONLY | File::NONBLOCK) do # with a reader, the open alone would not block
+        expect_refused(ArgumentError, /log: #{fifo} is a fifo/, "/bin/true", log: fifo)
+      end
+      expect_refused(ArgumentError, %r{log: /dev/zero is a character device}, "/bin/true", log: "/dev/zero")
+      expect_refused(Errno::EISDIR, /log #{tmp} /, "/bin/true", log: tmp)
+    ensure
+      rescuer&.kill
+      rescuer&.value&.close rescue nil # rubocop:disable Style/RescueModifier
     end
 
     it "a chdir: that is missing, not a directory, or relative" do

@@ -1,6 +1,7 @@
 package org.jrestart.core;
 
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.Fcntl;
 import jnr.constants.platform.OpenFlags;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -34,6 +35,7 @@ public final class Launcher {
     private static final int X_OK = 1;
     private static final int EACCES = Errno.EACCES.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
+    private static final int ENXIO = Errno.ENXIO.intValue();
     private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
     private static final int O_WRONLY = OpenFlags.O_WRONLY.intValue();
     private static final int O_CLOEXEC = OpenFlags.O_CLOEXEC.intValue();
@@ -42,6 +44,14 @@ public final class Launcher {
     private static final int LOG_FLAGS = O_WRONLY | OpenFlags.O_APPEND.intValue() | OpenFlags.O_CREAT.intValue()
             | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC;
     private static final int LOG_MODE = 0640;
+    // Opening a FIFO for writing would otherwise wait for a reader, for ever.
+    private static final int O_NONBLOCK = OpenFlags.O_NONBLOCK.intValue();
+    // Linux's O_PATH (the same on every ABI; jnr-constants has no O_PATH).
+    private static final int O_PATH = 010000000;
+    private static final int F_GETFL = Fcntl.F_GETFL.intValue();
+    private static final int F_SETFL = Fcntl.F_SETFL.intValue();
+    // makedev(1, 3): /dev/null, whatever its path.
+    private static final long DEV_NULL_RDEV = 0x103;
     private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
@@ -277,10 +287,51 @@ public final class Launcher {
         return sorted;
     }
 
+    /**
+     * The log, opened for appending: a regular file (created if missing) or
+     * /dev/null. A FIFO, a device, a socket would block the launch or hand the
+     * command something that is not a log: refused, before anything starts.
+     */
     private static int openLog(byte[] log) throws PosixException {
-        int fd = Native.LIBC.open(Native.cString(log, "log"), LOG_FLAGS, LOG_MODE);
-        if (fd < 0) throw new PosixException(Native.errno(), "log " + Native.text(log));
+        byte[] path = Native.cString(log, "log");
+        int fd = Native.LIBC.open(path, LOG_FLAGS | O_NONBLOCK, LOG_MODE);
+        if (fd < 0) {
+            int errno = Native.errno();
+            // A FIFO without a reader, or a UNIX socket: name its type rather than ENXIO.
+            if (errno == ENXIO) refuseLog(log, typeAt(log));
+            throw new PosixException(errno, "log " + Native.text(log));
+        }
+        try {
+            Stat stat = Descriptors.fstat(fd);
+            if (stat.type() != FileType.FILE
+                    && !(stat.type() == FileType.CHARACTER_DEVICE && stat.rdev == DEV_NULL_RDEV)) {
+                refuseLog(log, stat.type());
+            }
+            int flags = Native.LIBC.fcntl(fd, F_GETFL, 0);
+            if (flags < 0 || Native.LIBC.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+                throw new PosixException(Native.errno(), "log " + Native.text(log));
+            }
+        } catch (PosixException | RuntimeException e) {
+            Native.LIBC.close(fd);
+            throw e;
+        }
         return aboveStdio(fd);
+    }
+
+    private static void refuseLog(byte[] log, FileType type) {
+        throw new IllegalArgumentException("log: " + Native.text(log) + " is a " + type.label().replace('_', ' ')
+                + ", not a regular file (nor /dev/null)");
+    }
+
+    /** The type of the file at path itself (a symlink is not followed), without opening it for I/O. */
+    private static FileType typeAt(byte[] path) throws PosixException {
+        int fd = Native.LIBC.open(Native.cString(path, "log"), O_PATH | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC, 0);
+        if (fd < 0) throw new PosixException(ENXIO, "log " + Native.text(path));
+        try {
+            return Descriptors.fstat(fd).type();
+        } finally {
+            Native.LIBC.close(fd);
+        }
     }
 
     /**
