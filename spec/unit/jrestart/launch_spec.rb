@@ -93,6 +93,25 @@ RSpec.describe "JRestart.launch" do
     ENV.delete("JRESTART_SPEC_REMOVED")
   end
 
+  # Only the command is looked up in the child's PATH: delay:'s sleep comes from /bin or /usr/bin.
+  it "sleeps for delay: with the system's sleep, whatever the child's PATH and cwd" do
+    log = File.join(tmp, "log")
+    %i[spawn fork].each do |strategy|
+      launch = JRestart.launch("/bin/echo", "ran", env: { "PATH" => "/usr/sbin:/sbin" }, unsetenv_others: true,
+                                                   delay: 0.1, log: log, strategy: strategy)
+      expect(launch.wait(30)).to be_success
+    end
+    expect(File.read(log)).to eq("ran\n" * 2)
+
+    planted = File.join(tmp, "sleep")
+    File.write(planted, "#!/bin/sh\necho planted sleep ran\n")
+    File.chmod(0o755, planted)
+    launch = JRestart.launch("/bin/echo", "ran", env: { "PATH" => ".:/usr/bin:/bin" }, chdir: tmp, delay: 0.1,
+                                                 log: log)
+    expect(launch.wait(30)).to be_success
+    expect(File.read(log)).to eq("ran\n" * 3)
+  end
+
   # /dev/null as log: is what no log: gives: accepted, unlike other devices.
   it "accepts /dev/null as log:" do
     expect(JRestart.launch("/bin/echo", "x", log: "/dev/null").wait(30)).to be_success
@@ -137,6 +156,19 @@ RSpec.describe "JRestart.launch" do
       File.chmod(0o755, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk, strategy: :fork)
+    end
+
+    # Through /bin/sh (which delay: uses) such a file would run as a shell script.
+    it "a file execve refuses even with delay: (Errno::ENOEXEC naming it), running nothing of it" do
+      marker = File.join(tmp, "ran")
+      junk = File.join(tmp, "junk")
+      File.write(junk, "touch #{marker}\n")
+      File.chmod(0o755, junk)
+      %i[spawn fork].each do |strategy|
+        expect_refused(Errno::ENOEXEC, /junk/, junk, delay: 0.1, strategy: strategy)
+      end
+      sleep 0.5
+      expect(File.exist?(marker)).to be(false)
     end
 
     # A writer's open of a FIFO waits for a reader: launch used to hang there for ever.

@@ -35,6 +35,7 @@ public final class Launcher {
     private static final int X_OK = 1;
     private static final int EACCES = Errno.EACCES.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
+    private static final int ENOEXEC = Errno.ENOEXEC.intValue();
     private static final int ENXIO = Errno.ENXIO.intValue();
     private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
     private static final int O_WRONLY = OpenFlags.O_WRONLY.intValue();
@@ -56,6 +57,9 @@ public final class Launcher {
 
     private static final byte[] DEV_NULL = Native.cString(bytes("/dev/null"), "path");
     private static final byte[] SH = bytes("/bin/sh");
+    // Where the delay's sleep is taken from: never the child's PATH.
+    private static final String[] SLEEP = {"/bin/sleep", "/usr/bin/sleep"};
+    private static final byte[] ELF_MAGIC = {0x7f, 'E', 'L', 'F'};
 
     private Launcher() {
     }
@@ -340,12 +344,14 @@ public final class Launcher {
      * as positional parameters: they are never parsed by the shell, and the sleep
      * happens in the detached child, so it survives the JVM.
      */
-    private static List<byte[]> argv(LaunchRequest request, byte[] path) {
+    private static List<byte[]> argv(LaunchRequest request, byte[] path) throws PosixException {
         List<byte[]> argv = new ArrayList<byte[]>();
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
         if (request.delaySeconds > 0) {
-            script.append("sleep \"$1\" || exit 127; shift; ");
+            // "$1" is sleep's absolute path: the child's PATH chooses the command only.
+            script.append("\"$1\" \"$2\" || exit 127; shift 2; ");
+            params.add(sleepPath());
             params.add(bytes(String.format(Locale.ROOT, "%.3f", request.delaySeconds)));
         }
         if (request.strategy == Strategy.SPAWN && Native.CHDIR == null) {
@@ -353,6 +359,7 @@ public final class Launcher {
             params.add(request.chdir);
         }
         if (script.length() > 0) {
+            checkExecFormat(path, request.command);
             argv.add(SH);
             argv.add(bytes("-c"));
             argv.add(bytes(script.append("exec \"$@\"").toString()));
@@ -362,6 +369,36 @@ public final class Launcher {
         argv.add(path);
         argv.addAll(request.args);
         return argv;
+    }
+
+    private static byte[] sleepPath() throws PosixException {
+        for (String candidate : SLEEP) {
+            if (executableErrno(bytes(candidate)) == 0) return bytes(candidate);
+        }
+        throw new PosixException(ENOENT, "sleep, for delay:, in " + String.join(" or ", SLEEP));
+    }
+
+    /**
+     * The shell's exec runs a file the kernel refuses (ENOEXEC) as a shell script:
+     * where the command goes through /bin/sh, refuse in advance what execve
+     * would refuse, as a direct spawn does. Only the kernel's own formats pass,
+     * an ELF binary or a #! script (binfmt_misc formats are refused).
+     */
+    private static void checkExecFormat(byte[] path, byte[] command) throws PosixException {
+        int fd = Native.LIBC.open(Native.cString(path, "command"), O_RDONLY | O_CLOEXEC, 0);
+        // A file this process cannot read, the shell cannot read as a script either.
+        if (fd < 0) return;
+        Pointer buffer = Memory.allocateDirect(Native.RUNTIME, ELF_MAGIC.length, true);
+        byte[] head = new byte[ELF_MAGIC.length];
+        try {
+            long n = Native.LIBC.read(fd, buffer, head.length);
+            if (n > 0) buffer.get(0, head, 0, (int) n);
+        } finally {
+            Native.LIBC.close(fd);
+        }
+        boolean elf = Arrays.equals(head, ELF_MAGIC);
+        boolean script = head[0] == '#' && head[1] == '!';
+        if (!elf && !script) throw new PosixException(ENOEXEC, Native.text(command));
     }
 
     private static void addStdio(Pointer actions, int logFd) throws PosixException {
