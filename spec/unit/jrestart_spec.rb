@@ -118,6 +118,16 @@ RSpec.describe JRestart do
       end
     end
 
+    # JRuby runs such an IO on a Java stream: there is no descriptor a child could inherit.
+    it "say an IO on a Java stream is no socket, and fstat raises naming it" do
+      io = java.io.ByteArrayInputStream.new("x".to_java_bytes).to_io
+      expect(JRestart.socket?(io)).to be(false)
+      expect { JRestart.fstat(io) }.to raise_error(JRestart::Error, /no OS descriptor for #{Regexp.escape(io.inspect)}/)
+      expect { JRestart.launch("/bin/true", keep: [io]) }.to raise_error(JRestart::Error, /no OS descriptor/)
+    ensure
+      io&.close
+    end
+
     it "raise TypeError for anything but an Integer or an IO" do
       ["3", nil, 3.0, :three, Object.new, StringIO.new].each do |bad|
         expect { JRestart.socket?(bad) }.to raise_error(TypeError, /Integer file descriptor or an IO/)
