@@ -4,6 +4,8 @@ module JRestart
   class << self
     # Replaces this process with a fresh run of the same program and command
     # line (/proc/self/exe and /proc/self/cmdline), same pid, or of +argv+.
+    # A program replaced on disk since the start (a JDK upgraded in place) runs
+    # in its new version; one deleted raises Errno::ENOENT.
     # The environment is ENV with +env+ merged over it (nil removes a name), or
     # +env+ alone with unsetenv_others: true.
     # Before the exec every descriptor above 2 but those in +keep+ is marked
@@ -14,8 +16,8 @@ module JRestart
     # still running and serving.
     def reexec!(argv = nil, env: nil, keep: [], unsetenv_others: false)
       if argv.nil?
-        argv = File.binread("/proc/self/cmdline").split("\0")
-        program = File.readlink("/proc/self/exe")
+        argv = __self_argv
+        program = __self_program
       else
         raise TypeError, "argv must be an Array of Strings, got #{argv.class}" unless argv.is_a?(Array)
         raise ArgumentError, "argv must not be empty" if argv.empty?

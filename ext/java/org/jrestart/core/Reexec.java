@@ -1,7 +1,13 @@
 package org.jrestart.core;
 
+import jnr.constants.platform.Errno;
+import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,8 +23,66 @@ public final class Reexec {
     private static final int F_GETFD = 1;
     private static final int F_SETFD = 2;
     private static final int FD_CLOEXEC = 1;
+    private static final int F_OK = 0;
+    private static final int PATH_MAX = 4096;
+    // What the kernel appends to /proc/self/exe once the file has been unlinked.
+    private static final byte[] DELETED = " (deleted)".getBytes(StandardCharsets.US_ASCII);
 
     private Reexec() {
+    }
+
+    /**
+     * The program this process runs, by /proc/self/exe. A JDK upgraded in place
+     * replaces the binary: the link then ends in " (deleted)", and the new file
+     * at the original path is what runs next.
+     */
+    public static byte[] selfProgram() throws PosixException {
+        byte[] link = readlink("/proc/self/exe");
+        if (!endsWith(link, DELETED) || exists(link)) return link;
+        byte[] original = Arrays.copyOf(link, link.length - DELETED.length);
+        if (exists(original)) return original;
+        throw new PosixException(Errno.ENOENT.intValue(), Native.text(original)
+                + " (this process's program, deleted since it started)");
+    }
+
+    /** This process's argv, by /proc/self/cmdline: every NUL-terminated entry, empty ones included. */
+    public static List<byte[]> selfArgv() {
+        byte[] cmdline;
+        try {
+            cmdline = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
+        } catch (IOException e) {
+            throw new IllegalStateException("/proc/self/cmdline cannot be read: " + e.getMessage(), e);
+        }
+        List<byte[]> argv = new ArrayList<byte[]>();
+        int start = 0;
+        for (int i = 0; i < cmdline.length; i++) {
+            if (cmdline[i] == 0) {
+                argv.add(Arrays.copyOfRange(cmdline, start, i));
+                start = i + 1;
+            }
+        }
+        // A process that rewrote its argv area may leave the last entry unterminated.
+        if (start < cmdline.length) argv.add(Arrays.copyOfRange(cmdline, start, cmdline.length));
+        return argv;
+    }
+
+    private static byte[] readlink(String path) throws PosixException {
+        Pointer buffer = Memory.allocateDirect(Native.RUNTIME, PATH_MAX, true);
+        long n = Native.LIBC.readlink(Native.cString(path.getBytes(StandardCharsets.US_ASCII), "path"), buffer,
+                PATH_MAX);
+        if (n < 0) throw new PosixException(Native.errno(), path);
+        byte[] target = new byte[(int) n];
+        buffer.get(0, target, 0, target.length);
+        return target;
+    }
+
+    private static boolean exists(byte[] path) {
+        return Native.LIBC.access(Native.cString(path, "program"), F_OK) == 0;
+    }
+
+    private static boolean endsWith(byte[] bytes, byte[] suffix) {
+        return bytes.length >= suffix.length
+                && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
     public static void exec(byte[] program, List<byte[]> argv, List<byte[]> env, int[] keep) throws PosixException {

@@ -175,6 +175,30 @@ public final class RubyJRestart {
         }
     }
 
+    /** reexec!'s program by default: /proc/self/exe, or what replaced it on disk. */
+    @JRubyMethod(name = "__self_program", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject self_program(ThreadContext context, IRubyObject self) {
+        try {
+            return context.runtime.newString(new ByteList(Reexec.selfProgram(), false));
+        } catch (PosixException e) {
+            throw Convert.errno(context.runtime, e);
+        }
+    }
+
+    /** reexec!'s argv by default: every entry of /proc/self/cmdline, empty ones included. */
+    @JRubyMethod(name = "__self_argv", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject self_argv(ThreadContext context, IRubyObject self) {
+        List<byte[]> argv;
+        try {
+            argv = Reexec.selfArgv();
+        } catch (IllegalStateException e) {
+            throw Convert.failure(context.runtime, e);
+        }
+        RubyArray<?> result = RubyArray.newArray(context.runtime, argv.size());
+        for (byte[] arg : argv) result.append(context.runtime.newString(new ByteList(arg, false)));
+        return result;
+    }
+
     /** keep: as launch reads and checks it: the sorted OS descriptors. */
     @JRubyMethod(name = "__keep", module = true, visibility = Visibility.PRIVATE)
     public static IRubyObject keep(ThreadContext context, IRubyObject self, IRubyObject fds) {
