@@ -198,8 +198,11 @@ RSpec.describe JRestart do
         flags = File.read("/proc/self/fdinfo/#{d.fd}")[/^flags:\s*(\d+)/, 1].to_i(8)
         expect(d.close_on_exec?).to eq(flags & 0o2000000 != 0), "fd #{d.fd}"
       end
-      expect(fds[file.fileno].to_h).to eq(fd: file.fileno, type: :file, target: path,
-                                          close_on_exec: fds[file.fileno].close_on_exec?)
+      [true, false].each do |cloexec|
+        file.close_on_exec = cloexec
+        entry = JRestart.open_fds.find { |d| d.fd == file.fileno }
+        expect(entry.to_h).to eq(fd: file.fileno, type: :file, target: path, close_on_exec: cloexec)
+      end
     ensure
       server&.close
       file&.close

@@ -48,12 +48,15 @@ RSpec.describe "JRestart.plan" do
   end
 
   it "with close: :sockets withholds sockets only, and tells close-on-exec descriptors apart" do
-    File.open(__FILE__) do |cloexec_file|
-      plan = JRestart.plan("/bin/true", close: :sockets)
-      expect(plan.withheld).to all(be_socket)
-      expect(plan.withheld.map(&:fd)).to include(@server.fileno)
-      expect(entry(plan, cloexec_file).fate).to eq(cloexec_file.close_on_exec? ? :close_on_exec : :inherited)
-      expect(plan.inherited).to all(satisfy { |d| !d.socket? && !d.close_on_exec? })
+    File.open(__FILE__) do |file|
+      { true => :close_on_exec, false => :inherited }.each do |cloexec, fate|
+        file.close_on_exec = cloexec
+        plan = JRestart.plan("/bin/true", close: :sockets)
+        expect(plan.withheld).to all(be_socket)
+        expect(plan.withheld.map(&:fd)).to include(@server.fileno)
+        expect(entry(plan, file).fate).to eq(fate)
+        expect(plan.inherited).to all(satisfy { |d| !d.socket? && !d.close_on_exec? })
+      end
     end
   end
 
