@@ -302,7 +302,10 @@ public final class Launcher {
         if (fd < 0) {
             int errno = Native.errno();
             // A FIFO without a reader, or a UNIX socket: name its type rather than ENXIO.
-            if (errno == ENXIO) refuseLog(log, typeAt(log));
+            if (errno == ENXIO) {
+                FileType type = typeAt(log);
+                if (type != FileType.FILE) refuseLog(log, type);
+            }
             throw new PosixException(errno, "log " + Native.text(log));
         }
         try {
