@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "tmpdir"
+
 # glibc before 2.33 has no fstat symbol, before 2.34 no addclosefrom_np and
 # close_range, before 2.29 no addchdir_np. The service below is told to treat
 # them as absent (jrestart.hide_symbols), so the fallbacks run for real on this
@@ -59,6 +61,24 @@ RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range 
     expect(File.readlink("/proc/#{pid}/cwd")).to eq("/tmp")
     expect(session_of(pid)).to eq(pid)
     expect(Integer(proc_status(pid, "SigBlk"), 16)).to eq(0)
+  end
+
+  # The cd goes through /bin/sh, whose exec would run such a file as a shell script.
+  it "refuses a file execve refuses (Errno::ENOEXEC), as with addchdir_np, running nothing of it" do
+    Dir.mktmpdir do |dir|
+      marker = File.join(dir, "ran")
+      junk = File.join(dir, "junk")
+      File.write(junk, "touch #{marker}\n")
+      File.chmod(0o755, junk)
+      children = children_of(@service.pid)
+      reply = @service.call("launch", argv: [junk], options: { chdir: dir })
+      started << reply["pid"] if reply["pid"]
+      expect(reply).to include("error" => "Errno::ENOEXEC")
+      expect(reply["message"]).to include(junk)
+      sleep 0.5
+      expect(File.exist?(marker)).to be(false)
+      expect(children_of(@service.pid)).to eq(children)
+    end
   end
 
   it "refuses a missing chdir: before starting anything" do

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "fileutils"
+require "json"
 require "tmpdir"
 
 # A JRuby service holding a listening port replaces itself with a fresh run
@@ -51,6 +53,69 @@ RSpec.describe "JRestart.reexec!" do
       ensure
         Process.kill(:TERM, service.pid)
         expect(service.wait(30)).not_to be_nil
+      end
+    end
+  end
+
+  def start_service(command, dir, port)
+    JRestart.launch(*command, env: { "DEMO_PORT" => port.to_s }, log: File.join(dir, "service.log"))
+  end
+
+  def stop_service(service)
+    Process.kill(:TERM, service.pid)
+    expect(service.wait(30)).not_to be_nil
+  end
+
+  it "comes back with every argument, trailing empty ones included" do
+    Dir.mktmpdir("jrestart-reexec-argv") do |dir|
+      port = JRestartDemo.free_port
+      args = ["a", "", "b", "", ""]
+      service = start_service([*JRestartDemo::Supervised.jruby, "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT,
+                               *args], dir, port)
+      begin
+        pid, = wait_for_generation(port, 0)
+        expect(JSON.parse(JRestartDemo.ask(port, "argv"))).to eq(args)
+        expect(JRestartDemo.ask(port, "reexec")).to eq("reexecing")
+        expect(wait_for_generation(port, 1).first).to eq(pid)
+        expect(JSON.parse(JRestartDemo.ask(port, "argv"))).to eq(args)
+      ensure
+        stop_service(service)
+      end
+    end
+  end
+
+  # A JDK package upgrade replaces bin/java in place: /proc/self/exe then reads "... (deleted)".
+  # The JVM runs from a JDK whose bin/java is a copy and whose other entries link to this JDK's.
+  it "runs the binary that replaced the JVM's on disk, and names a deleted one" do
+    Dir.mktmpdir("jrestart-reexec-jdk") do |dir|
+      home = ENV_JAVA.fetch("java.home")
+      jdk = File.join(dir, "jdk")
+      FileUtils.mkdir_p(File.join(jdk, "bin"))
+      Dir.children(home).each do |entry|
+        File.symlink(File.realpath(File.join(home, entry)), File.join(jdk, entry)) unless entry == "bin"
+      end
+      launcher = File.join(jdk, "bin", "java")
+      FileUtils.cp(File.join(home, "bin", "java"), launcher, preserve: true)
+      jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
+      port = JRestartDemo.free_port
+      service = start_service([launcher, "-XX:TieredStopAtLevel=1", "-cp", jar, "org.jruby.Main",
+                               "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT], dir, port)
+      begin
+        pid, = wait_for_generation(port, 0)
+        FileUtils.cp(launcher, "#{launcher}.new", preserve: true)
+        File.rename("#{launcher}.new", launcher)
+        expect(File.readlink("/proc/#{pid}/exe")).to eq("#{launcher} (deleted)")
+
+        expect(JRestartDemo.ask(port, "reexec-or-error")).to be_nil # the exec closed the connection
+        expect(wait_for_generation(port, 1).first).to eq(pid)
+        expect(File.readlink("/proc/#{pid}/exe")).to eq(launcher)
+
+        File.unlink(launcher)
+        expect(JRestartDemo.ask(port, "reexec-or-error"))
+          .to eq("Errno::ENOENT: No such file or directory - #{launcher} (this process's program, deleted since it started)")
+        expect(info(port).first(2)).to eq([pid, 1])
+      ensure
+        stop_service(service)
       end
     end
   end

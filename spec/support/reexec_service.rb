@@ -5,6 +5,9 @@
 #   info                 -> "PID GENERATION FDS": FDS counted once, at start-up
 #   reexec               -> "reexecing", then JRestart.reexec! with GENERATION + 1
 #   reexec-missing PATH  -> reexec! of PATH, which must fail: the error it raised
+#   reexec-or-error      -> reexec! as "reexec" does, answering only if it fails: the error it raised
+#   argv                 -> ARGV as JSON
+require "json"
 require "socket"
 require "jrestart"
 
@@ -26,6 +29,14 @@ loop do
     client.puts "reexecing"
     client.close
     JRestart.reexec!(env: { "JRESTART_SPEC_GENERATION" => (generation + 1).to_s })
+  when "reexec-or-error"
+    begin
+      JRestart.reexec!(env: { "JRESTART_SPEC_GENERATION" => (generation + 1).to_s })
+    rescue SystemCallError => e
+      client.puts "#{e.class}: #{e.message}"
+    end
+  when "argv"
+    client.puts JSON.generate(ARGV)
   when /\Areexec-missing (\S+)\z/
     begin
       JRestart.reexec!([Regexp.last_match(1), "--version"])

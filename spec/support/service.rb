@@ -97,13 +97,14 @@ $stdin.each_line do |line|
       fds = Dir.children("/proc/self/fd").map(&:to_i).select { |fd| fd > 2 }.sort
       reply.({ "fds" => fds.filter_map(&describe) })
     when "exhaust_fds"
-      # A full descriptor table: the soft RLIMIT_NOFILE lowered and the table filled up to it.
+      # A full descriptor table: the soft RLIMIT_NOFILE lowered and the table filled up to it,
+      # then "free" descriptors closed again. A "soft" limit of 3 leaves no descriptor to open at all.
       filler = []
-      limit = Dir.children("/proc/self/fd").size + request.fetch("headroom", 32)
+      limit = request["soft"] || Dir.children("/proc/self/fd").size + request.fetch("headroom", 32)
       outcome = launch_limited.(argv, options, :NOFILE, limit) do
         loop { filler << File.open(File::NULL) }
       rescue Errno::EMFILE
-        nil
+        filler.pop(request.fetch("free", 0)).each(&:close)
       end
       filler.each(&:close)
       reply.(outcome.merge("filled" => filler.size))

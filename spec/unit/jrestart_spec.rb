@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "ffi"
 require "fileutils"
 require "socket"
 require "stringio"
@@ -117,6 +118,16 @@ RSpec.describe JRestart do
       end
     end
 
+    # JRuby runs such an IO on a Java stream: there is no descriptor a child could inherit.
+    it "say an IO on a Java stream is no socket, and fstat raises naming it" do
+      io = java.io.ByteArrayInputStream.new("x".to_java_bytes).to_io
+      expect(JRestart.socket?(io)).to be(false)
+      expect { JRestart.fstat(io) }.to raise_error(JRestart::Error, /no OS descriptor for #{Regexp.escape(io.inspect)}/)
+      expect { JRestart.launch("/bin/true", keep: [io]) }.to raise_error(JRestart::Error, /no OS descriptor/)
+    ensure
+      io&.close
+    end
+
     it "raise TypeError for anything but an Integer or an IO" do
       ["3", nil, 3.0, :three, Object.new, StringIO.new].each do |bad|
         expect { JRestart.socket?(bad) }.to raise_error(TypeError, /Integer file descriptor or an IO/)
@@ -187,11 +198,49 @@ RSpec.describe JRestart do
         flags = File.read("/proc/self/fdinfo/#{d.fd}")[/^flags:\s*(\d+)/, 1].to_i(8)
         expect(d.close_on_exec?).to eq(flags & 0o2000000 != 0), "fd #{d.fd}"
       end
-      expect(fds[file.fileno].to_h).to eq(fd: file.fileno, type: :file, target: path,
-                                          close_on_exec: fds[file.fileno].close_on_exec?)
+      [true, false].each do |cloexec|
+        file.close_on_exec = cloexec
+        entry = JRestart.open_fds.find { |d| d.fd == file.fileno }
+        expect(entry.to_h).to eq(fd: file.fileno, type: :file, target: path, close_on_exec: cloexec)
+      end
     ensure
       server&.close
       file&.close
+    end
+
+    # Their st_mode has no type bits: only the /proc/self/fd link says what they are.
+    it "names anonymous inodes by their kind, in open_fds and fstat alike" do
+      libc = Module.new do
+        extend FFI::Library
+        ffi_lib FFI::Library::LIBC
+        attach_function :timerfd_create, %i[int int], :int
+        attach_function :signalfd, %i[int pointer int], :int
+        attach_function :pidfd_open, %i[int uint], :int
+        attach_function :fanotify_init, %i[uint uint], :int
+        attach_function :close, %i[int], :int
+      end
+      before = JRestart.open_fds.map(&:fd)
+      selector = java.nio.channels.Selector.open # an epoll and an eventfd
+      watcher = java.nio.file.FileSystems.getDefault.newWatchService # an inotify
+      raw = [libc.timerfd_create(1, 0), libc.signalfd(-1, FFI::MemoryPointer.new(:uint8, 128), 0),
+             libc.pidfd_open(Process.pid, 0), libc.fanotify_init(0, 0)] # fanotify: root only
+      expect(raw.first(3)).to all(be >= 0)
+      expected = { "anon_inode:[eventpoll]" => :epoll, "anon_inode:[eventfd]" => :eventfd,
+                   "anon_inode:inotify" => :inotify, "anon_inode:[timerfd]" => :timerfd,
+                   "anon_inode:[signalfd]" => :signalfd, "anon_inode:[pidfd]" => :pidfd,
+                   "anon_inode:[fanotify]" => :anon_inode }
+      new_fds = JRestart.open_fds.reject { |d| before.include?(d.fd) }
+      anon = new_fds.select { |d| d.target.start_with?("anon_inode:") }
+      expect(anon.map(&:target).uniq.sort).to eq(expected.keys.sort - (raw[3].negative? ? ["anon_inode:[fanotify]"] : []))
+      anon.each do |d|
+        expect(d.type).to eq(expected.fetch(d.target)), d.target
+        expect(JRestart.fstat(d.fd).type).to eq(expected.fetch(d.target)), d.target
+        expect(JRestart.socket?(d.fd)).to be(false)
+      end
+    ensure
+      selector&.close
+      watcher&.close
+      raw&.each { |fd| libc.close(fd) if fd >= 0 }
     end
   end
 end

@@ -65,9 +65,11 @@ RSpec.describe JRestart::Detect do
       end
     end
 
-    it "finds nothing in this process's own /proc/self/cgroup unless it runs in a unit" do
-      own = File.read("/proc/self/cgroup")
-      expect(unit(own)&.name).to eq(own.match?(%r{\A\d*:(name=systemd)?:/.*\.service}m) ? :systemd : nil)
+    # Established without reading cgroups: only a systemd that is PID 1 puts processes in units,
+    # and systemd sets INVOCATION_ID in the environment of every unit's processes.
+    it "finds a unit in this process's own /proc/self/cgroup exactly when systemd runs it in one" do
+      in_unit = File.read("/proc/1/comm").chomp == "systemd" && ENV.key?("INVOCATION_ID")
+      expect(unit(File.read("/proc/self/cgroup"))&.name).to eq(in_unit ? :systemd : nil)
     end
   end
 

@@ -93,6 +93,30 @@ RSpec.describe "JRestart.launch" do
     ENV.delete("JRESTART_SPEC_REMOVED")
   end
 
+  # Only the command is looked up in the child's PATH: delay:'s sleep comes from /bin or /usr/bin.
+  it "sleeps for delay: with the system's sleep, whatever the child's PATH and cwd" do
+    log = File.join(tmp, "log")
+    %i[spawn fork].each do |strategy|
+      launch = JRestart.launch("/bin/echo", "ran", env: { "PATH" => "/usr/sbin:/sbin" }, unsetenv_others: true,
+                                                   delay: 0.1, log: log, strategy: strategy)
+      expect(launch.wait(30)).to be_success
+    end
+    expect(File.read(log)).to eq("ran\n" * 2)
+
+    planted = File.join(tmp, "sleep")
+    File.write(planted, "#!/bin/sh\necho planted sleep ran\n")
+    File.chmod(0o755, planted)
+    launch = JRestart.launch("/bin/echo", "ran", env: { "PATH" => ".:/usr/bin:/bin" }, chdir: tmp, delay: 0.1,
+                                                 log: log)
+    expect(launch.wait(30)).to be_success
+    expect(File.read(log)).to eq("ran\n" * 3)
+  end
+
+  # /dev/null as log: is what no log: gives: accepted, unlike other devices.
+  it "accepts /dev/null as log:" do
+    expect(JRestart.launch("/bin/echo", "x", log: "/dev/null").wait(30)).to be_success
+  end
+
   it "keeps bytes that are not UTF-8 in arguments as they are" do
     out = File.join(tmp, "arg")
     arg = "caf\xE9".b
@@ -161,6 +185,39 @@ RSpec.describe "JRestart.launch" do
       File.chmod(0o755, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk)
       expect_refused(Errno::ENOEXEC, /junk/, junk, strategy: :fork)
+    end
+
+    # Through /bin/sh (which delay: uses) such a file would run as a shell script.
+    it "a file execve refuses even with delay: (Errno::ENOEXEC naming it), running nothing of it" do
+      marker = File.join(tmp, "ran")
+      junk = File.join(tmp, "junk")
+      File.write(junk, "touch #{marker}\n")
+      File.chmod(0o755, junk)
+      %i[spawn fork].each do |strategy|
+        expect_refused(Errno::ENOEXEC, /junk/, junk, delay: 0.1, strategy: strategy)
+      end
+      sleep 0.5
+      expect(File.exist?(marker)).to be(false)
+    end
+
+    # A writer's open of a FIFO waits for a reader: launch used to hang there for ever.
+    it "a log: that is a FIFO, a device or a directory (ArgumentError or Errno::EISDIR naming it)" do
+      fifo = File.join(tmp, "fifo")
+      File.mkfifo(fifo)
+      # Unblocks the old code's open, so that this fails rather than hangs.
+      rescuer = Thread.new { sleep 5; File.open(fifo, File::RDONLY | File::NONBLOCK) }
+      %i[spawn fork].each do |strategy|
+        expect_refused(ArgumentError, /log: #{fifo} is a fifo, not a regular file/, "/bin/true", log: fifo,
+                       strategy: strategy)
+      end
+      File.open(fifo, File::RDONLY | File::NONBLOCK) do # with a reader, the open alone would not block
+        expect_refused(ArgumentError, /log: #{fifo} is a fifo/, "/bin/true", log: fifo)
+      end
+      expect_refused(ArgumentError, %r{log: /dev/zero is a character device}, "/bin/true", log: "/dev/zero")
+      expect_refused(Errno::EISDIR, /log #{tmp} /, "/bin/true", log: tmp)
+    ensure
+      rescuer&.kill
+      rescuer&.value&.close rescue nil # rubocop:disable Style/RescueModifier
     end
 
     it "a chdir: that is missing, not a directory, or relative" do

@@ -48,12 +48,15 @@ RSpec.describe "JRestart.plan" do
   end
 
   it "with close: :sockets withholds sockets only, and tells close-on-exec descriptors apart" do
-    File.open(__FILE__) do |cloexec_file|
-      plan = JRestart.plan("/bin/true", close: :sockets)
-      expect(plan.withheld).to all(be_socket)
-      expect(plan.withheld.map(&:fd)).to include(@server.fileno)
-      expect(entry(plan, cloexec_file).fate).to eq(cloexec_file.close_on_exec? ? :close_on_exec : :inherited)
-      expect(plan.inherited).to all(satisfy { |d| !d.socket? && !d.close_on_exec? })
+    File.open(__FILE__) do |file|
+      { true => :close_on_exec, false => :inherited }.each do |cloexec, fate|
+        file.close_on_exec = cloexec
+        plan = JRestart.plan("/bin/true", close: :sockets)
+        expect(plan.withheld).to all(be_socket)
+        expect(plan.withheld.map(&:fd)).to include(@server.fileno)
+        expect(entry(plan, file).fate).to eq(fate)
+        expect(plan.inherited).to all(satisfy { |d| !d.socket? && !d.close_on_exec? })
+      end
     end
   end
 
@@ -98,7 +101,9 @@ RSpec.describe "JRestart.plan" do
       log = File.join(dir, "restart.log")
       expect(JRestart.plan("/bin/true", log: log).stdout).to eq("#{log} (appended)")
       expect(File.exist?(log)).to be(false)
-      expect { JRestart.plan("/bin/true", log: dir) }.to raise_error(ArgumentError, /is a directory, not a regular file/)
+      expect { JRestart.plan("/bin/true", log: dir) }.to raise_error(Errno::EISDIR, /#{dir}/)
+      File.mkfifo(File.join(dir, "fifo"))
+      expect { JRestart.plan("/bin/true", log: File.join(dir, "fifo")) }.to raise_error(ArgumentError, /is a fifo/)
     end
   end
 

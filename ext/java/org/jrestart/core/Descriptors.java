@@ -53,7 +53,9 @@ public final class Descriptors {
         if (fd < 0) throw JRestartException.errno(Native.EBADF, "fstat(" + fd + ")");
         StatLayout layout = filled(fd);
         if (layout == null) throw JRestartException.errno(Native.errno(), "fstat(" + fd + ")");
-        return layout.toStat();
+        Stat stat = layout.toStat();
+        if (FileType.hasNoType(stat.mode)) stat.anonymous = FileType.of(stat.mode, link(fd));
+        return stat;
     }
 
     /** A closed or invalid descriptor is simply not a socket. */
@@ -79,17 +81,22 @@ public final class Descriptors {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
             StatLayout layout = filled(fd);
             if (flags == -1 || layout == null) continue;
-            String target;
-            try {
-                target = Files.readSymbolicLink(Paths.get("/proc/self/fd/" + fd)).toString();
-            } catch (IOException closedMeanwhile) {
-                continue;
-            }
-            FileType type = FileType.fromMode(layout.mode());
+            String target = link(fd);
+            if (target == null) continue; // closed meanwhile
+            FileType type = FileType.of(layout.mode(), target);
             SocketInfo socket = type == FileType.SOCKET ? SocketInfo.of(fd) : null;
             result.add(new Descriptor(fd, type, target, (flags & Linux.FD_CLOEXEC) != 0, socket));
         }
         return result;
+    }
+
+    /** What /proc/self/fd/N links to, or null when fd is not open. */
+    private static String link(int fd) {
+        try {
+            return Files.readSymbolicLink(Paths.get("/proc/self/fd/" + fd)).toString();
+        } catch (IOException closed) {
+            return null;
+        }
     }
 
     /** Descriptor numbers listed in /proc/self/fd, including the one that listing used itself. */

@@ -2,6 +2,7 @@ package org.jrestart.core;
 
 import jnr.constants.platform.Access;
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.Fcntl;
 import jnr.constants.platform.OpenFlags;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -33,6 +34,8 @@ public final class Launcher {
     private static final int W_OK = Access.W_OK.intValue();
     private static final int EACCES = Errno.EACCES.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
+    private static final int ENOEXEC = Errno.ENOEXEC.intValue();
+    private static final int ENXIO = Errno.ENXIO.intValue();
     private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
     private static final int O_WRONLY = OpenFlags.O_WRONLY.intValue();
     private static final int O_CLOEXEC = OpenFlags.O_CLOEXEC.intValue();
@@ -41,9 +44,18 @@ public final class Launcher {
     private static final int LOG_FLAGS = O_WRONLY | OpenFlags.O_APPEND.intValue() | OpenFlags.O_CREAT.intValue()
             | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC;
     private static final int LOG_MODE = 0640;
+    // Opening a FIFO for writing would otherwise wait for a reader, for ever.
+    private static final int O_NONBLOCK = OpenFlags.O_NONBLOCK.intValue();
+    private static final int F_GETFL = Fcntl.F_GETFL.intValue();
+    private static final int F_SETFL = Fcntl.F_SETFL.intValue();
+    // makedev(1, 3): /dev/null, whatever its path.
+    private static final long DEV_NULL_RDEV = 0x103;
 
     private static final byte[] DEV_NULL = Native.cString("/dev/null");
     private static final byte[] SH = bytes("/bin/sh");
+    // Where the delay's sleep is taken from: never the child's PATH.
+    private static final String[] SLEEP = {"/bin/sleep", "/usr/bin/sleep"};
+    private static final byte[] ELF_MAGIC = {0x7f, 'E', 'L', 'F'};
 
     private Launcher() {
     }
@@ -148,9 +160,11 @@ public final class Launcher {
      */
     public static void prepare() throws JRestartException {
         new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0])).close();
-        // What a plan and reexec! use is loaded now as well.
+        // What a plan and reexec! use is loaded now as well: the log and delay
+        // checks, and the descriptor table.
         if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) {
-            Plan.launch(Collections.singletonList(SH), new Options(), Collections.<String, byte[]>emptyMap(), null)
+            Options rehearsal = new Options().log(bytes("/dev/null")).delay(1);
+            Plan.launch(Collections.singletonList(SH), rehearsal, Collections.<String, byte[]>emptyMap(), null)
                     .descriptors();
         }
         SocketInfo.of(-1);
@@ -282,31 +296,23 @@ public final class Launcher {
     }
 
     /**
-     * What opening the log will meet, checked without creating it: a regular
-     * file there, or a directory it can be created in. A symlink is refused as
-     * the open would refuse it.
+     * What opening the log will meet, checked without creating it (Plan
+     * calls this): a regular file or /dev/null there, or a directory it can be
+     * created in. What openLog would refuse is refused here already.
      */
     static void checkLog(byte[] log) throws JRestartException {
         String shown = "log " + Native.text(log);
         if (log.length == 0) throw JRestartException.invalid("log must not be empty");
-        byte[] c = Native.cString(log, "log");
-        int fd = Native.LIBC.open(c, Linux.O_PATH | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC, 0);
-        if (fd >= 0) {
-            FileType type;
-            try {
-                type = Descriptors.typeOf(fd);
-            } finally {
-                Native.LIBC.close(fd);
+        Stat stat = statAt(log);
+        if (stat != null) {
+            if (stat.type() == FileType.SYMLINK) throw JRestartException.errno(Errno.ELOOP.intValue(), shown);
+            if (stat.type() == FileType.DIRECTORY) throw JRestartException.errno(Errno.EISDIR.intValue(), shown);
+            if (!appendable(stat)) throw refuseLog(log, stat.type());
+            if (Native.LIBC.access(Native.cString(log, "log"), W_OK) != 0) {
+                throw JRestartException.errno(Native.errno(), shown);
             }
-            if (type == FileType.SYMLINK) throw JRestartException.errno(Errno.ELOOP.intValue(), shown);
-            if (type != FileType.FILE) {
-                throw JRestartException.invalid(shown + " is a " + (type == null ? "file of unknown type" : type.label())
-                        + ", not a regular file: output is only appended to regular files");
-            }
-            if (Native.LIBC.access(c, W_OK) != 0) throw JRestartException.errno(Native.errno(), shown);
             return;
         }
-        if (Native.errno() != ENOENT) throw JRestartException.errno(Native.errno(), shown);
         int slash = log.length - 1;
         while (slash >= 0 && log[slash] != '/') slash--;
         byte[] dir = slash < 0 ? new byte[] {'.'} : slash == 0 ? new byte[] {'/'} : Arrays.copyOf(log, slash);
@@ -315,10 +321,59 @@ public final class Launcher {
         }
     }
 
+    /**
+     * The log, opened for appending: a regular file (created if missing) or
+     * /dev/null. A FIFO, a device, a socket would block the launch or hand the
+     * command something that is not a log: refused, before anything starts.
+     */
     private static int openLog(byte[] log) throws JRestartException {
-        int fd = Native.LIBC.open(Native.cString(log, "log"), LOG_FLAGS, LOG_MODE);
-        if (fd < 0) throw JRestartException.errno(Native.errno(), "log " + Native.text(log));
+        int fd = Native.LIBC.open(Native.cString(log, "log"), LOG_FLAGS | O_NONBLOCK, LOG_MODE);
+        if (fd < 0) {
+            int errno = Native.errno();
+            // A FIFO without a reader, or a UNIX socket: name its type rather than ENXIO.
+            if (errno == ENXIO) {
+                Stat stat = statAt(log);
+                if (stat != null && !appendable(stat)) throw refuseLog(log, stat.type());
+            }
+            throw JRestartException.errno(errno, "log " + Native.text(log));
+        }
+        try {
+            Stat stat = Descriptors.fstat(fd);
+            if (!appendable(stat)) throw refuseLog(log, stat.type());
+            int flags = Native.LIBC.fcntl(fd, F_GETFL, 0);
+            if (flags < 0 || Native.LIBC.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+                throw JRestartException.errno(Native.errno(), "log " + Native.text(log));
+            }
+        } catch (JRestartException | RuntimeException e) {
+            Native.LIBC.close(fd);
+            throw e;
+        }
         return aboveStdio(fd);
+    }
+
+    private static boolean appendable(Stat stat) {
+        return stat.type() == FileType.FILE
+                || stat.type() == FileType.CHARACTER_DEVICE && stat.rdev == DEV_NULL_RDEV;
+    }
+
+    private static JRestartException refuseLog(byte[] log, FileType type) {
+        return JRestartException.invalid("log: " + Native.text(log) + " is a " + type.label().replace('_', ' ')
+                + ", not a regular file (nor /dev/null)");
+    }
+
+    /** The file at path itself (a symlink is not followed), without opening it for I/O; null if missing. */
+    private static Stat statAt(byte[] path) throws JRestartException {
+        int fd = Native.LIBC.open(Native.cString(path, "log"), Linux.O_PATH | OpenFlags.O_NOFOLLOW.intValue()
+                | O_CLOEXEC, 0);
+        if (fd < 0) {
+            if (Native.errno() == ENOENT) return null;
+            throw JRestartException.errno(Native.errno(), "log " + Native.text(path));
+        }
+        try {
+            return Descriptors.fstat(fd);
+        } finally {
+            Native.LIBC.close(fd);
+        }
     }
 
     /**
@@ -332,7 +387,9 @@ public final class Launcher {
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
         if (plan.delay > 0) {
-            script.append("sleep \"$1\" || exit 127; shift; ");
+            // "$1" is sleep's absolute path: the child's PATH chooses the command only.
+            script.append("\"$1\" \"$2\" || exit 127; shift 2; ");
+            params.add(plan.sleep);
             params.add(bytes(String.format(Locale.ROOT, "%.3f", plan.delay)));
         }
         if (plan.strategy == Strategy.SPAWN && Native.CHDIR == null) {
@@ -349,6 +406,36 @@ public final class Launcher {
         argv.add(plan.path);
         argv.addAll(plan.command.subList(1, plan.command.size()));
         return argv;
+    }
+
+    static byte[] sleepPath() throws JRestartException {
+        for (String candidate : SLEEP) {
+            if (executableErrno(bytes(candidate)) == 0) return bytes(candidate);
+        }
+        throw JRestartException.errno(ENOENT, "sleep, for delay:, in " + String.join(" or ", SLEEP));
+    }
+
+    /**
+     * The shell's exec runs a file the kernel refuses (ENOEXEC) as a shell script:
+     * where the command goes through /bin/sh, refuse in advance what execve
+     * would refuse, as a direct spawn does. Only the kernel's own formats pass,
+     * an ELF binary or a #! script (binfmt_misc formats are refused).
+     */
+    static void checkExecFormat(byte[] path, byte[] command) throws JRestartException {
+        int fd = Native.LIBC.open(Native.cString(path, "command"), O_RDONLY | O_CLOEXEC, 0);
+        // A file this process cannot read, the shell cannot read as a script either.
+        if (fd < 0) return;
+        Pointer buffer = Memory.allocateDirect(Native.RUNTIME, ELF_MAGIC.length, true);
+        byte[] head = new byte[ELF_MAGIC.length];
+        try {
+            long n = Native.LIBC.read(fd, buffer, head.length);
+            if (n > 0) buffer.get(0, head, 0, (int) n);
+        } finally {
+            Native.LIBC.close(fd);
+        }
+        boolean elf = Arrays.equals(head, ELF_MAGIC);
+        boolean script = head[0] == '#' && head[1] == '!';
+        if (!elf && !script) throw JRestartException.errno(ENOEXEC, Native.text(command));
     }
 
     private static void addStdio(Pointer actions, int logFd) throws JRestartException {

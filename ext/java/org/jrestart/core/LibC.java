@@ -35,6 +35,7 @@ public interface LibC {
     int open(@In byte[] path, int flags, int mode);
     int close(int fd);
     int access(@In byte[] path, int mode);
+    long readlink(@In byte[] path, Pointer buf, long size);
     int fcntl(int fd, int cmd, int arg);
     int getsockname(int fd, Pointer addr, @In @Out IntByReference addrlen);
     int getsockopt(int fd, int level, int optname, Pointer optval, @In @Out IntByReference optlen);

@@ -80,6 +80,8 @@ public final class Plan {
     final byte[] chdir;
     final byte[] log;
     final double delay;
+    /** The absolute path of sleep(1) for a delay, found in fixed system directories; null without one. */
+    final byte[] sleep;
     final boolean unsetenvOthers;
     /** The env option as given (null values remove a name), for display. */
     final Map<String, byte[]> env;
@@ -88,7 +90,7 @@ public final class Plan {
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
-                 int[] keep) {
+                 int[] keep, byte[] sleep) {
         this.command = choice.command;
         this.path = path;
         this.source = choice.source;
@@ -99,6 +101,7 @@ public final class Plan {
         this.chdir = strategy == Strategy.EXEC ? null : options.chdir.clone();
         this.log = options.log == null ? null : options.log.clone();
         this.delay = options.delay;
+        this.sleep = sleep;
         this.unsetenvOthers = options.unsetenvOthers;
         this.env = Collections.unmodifiableMap(new LinkedHashMap<String, byte[]>(options.env));
         this.environment = Collections.unmodifiableList(environment);
@@ -131,6 +134,11 @@ public final class Plan {
             byte[] path = Launcher.resolve(name, env.get("PATH"));
             List<byte[]> entries = entries(env);
             Native.checkCStrings(choice.command, "argument");
+            // A shell runs what its exec is refused (ENOEXEC) as a script: where
+            // the command goes through /bin/sh, refuse that here, as execve would.
+            boolean throughShell = options.delay > 0 || options.strategy == Strategy.SPAWN && !Launcher.hasChdir();
+            if (throughShell) Launcher.checkExecFormat(path, name);
+            byte[] sleep = options.delay > 0 ? Launcher.sleepPath() : null;
             int[] keep;
             try {
                 Launcher.checkDirectory(options.chdir);
@@ -139,7 +147,7 @@ public final class Plan {
             } catch (JRestartException e) {
                 throw e.within(" (launching " + Native.text(name) + ")");
             }
-            return new Plan(choice, path, options, options.strategy, entries, keep);
+            return new Plan(choice, path, options, options.strategy, entries, keep, sleep);
         } catch (JRestartException e) {
             throw e.command(name);
         }
@@ -166,7 +174,7 @@ public final class Plan {
         }
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
-        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep));
+        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null);
     }
 
     /**

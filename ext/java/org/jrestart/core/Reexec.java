@@ -1,10 +1,13 @@
 package org.jrestart.core;
 
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.Access;
 import jnr.constants.platform.Fcntl;
+import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -21,9 +24,66 @@ import java.util.List;
 final class Reexec {
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
     private static final int F_SETFD = Fcntl.F_SETFD.intValue();
-    private static final String DELETED = " (deleted)";
+    private static final int F_OK = Access.F_OK.intValue();
+    private static final int PATH_MAX = 4096;
+    // What the kernel appends to /proc/self/exe once the file has been unlinked.
+    private static final byte[] DELETED = " (deleted)".getBytes(StandardCharsets.US_ASCII);
 
     private Reexec() {
+    }
+
+    /**
+     * The program this process runs, by /proc/self/exe. A JDK upgraded in place
+     * replaces the binary: the link then ends in " (deleted)", and the new file
+     * at the original path is what runs next.
+     */
+    static byte[] selfProgram() throws JRestartException {
+        byte[] link = readlink("/proc/self/exe");
+        if (!endsWith(link, DELETED) || exists(link)) return link;
+        byte[] original = Arrays.copyOf(link, link.length - DELETED.length);
+        if (exists(original)) return original;
+        throw JRestartException.errno(Errno.ENOENT.intValue(), Native.text(original)
+                + " (this process's program, deleted since it started)");
+    }
+
+    /** This process's argv, by /proc/self/cmdline: every NUL-terminated entry, empty ones included. */
+    static List<byte[]> selfArgv() throws JRestartException {
+        byte[] cmdline;
+        try {
+            cmdline = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
+        } catch (IOException | SecurityException e) {
+            throw JRestartException.state("/proc/self/cmdline cannot be read (" + e.getMessage() + "): is /proc mounted?");
+        }
+        List<byte[]> argv = new ArrayList<byte[]>();
+        int start = 0;
+        for (int i = 0; i < cmdline.length; i++) {
+            if (cmdline[i] == 0) {
+                argv.add(Arrays.copyOfRange(cmdline, start, i));
+                start = i + 1;
+            }
+        }
+        // A process that rewrote its argv area may leave the last entry unterminated.
+        if (start < cmdline.length) argv.add(Arrays.copyOfRange(cmdline, start, cmdline.length));
+        return argv;
+    }
+
+    private static byte[] readlink(String path) throws JRestartException {
+        Pointer buffer = Memory.allocateDirect(Native.RUNTIME, PATH_MAX, true);
+        long n = Native.LIBC.readlink(Native.cString(path), buffer,
+                PATH_MAX);
+        if (n < 0) throw JRestartException.errno(Native.errno(), path);
+        byte[] target = new byte[(int) n];
+        buffer.get(0, target, 0, target.length);
+        return target;
+    }
+
+    private static boolean exists(byte[] path) throws JRestartException {
+        return Native.LIBC.access(Native.cString(path, "program"), F_OK) == 0;
+    }
+
+    private static boolean endsWith(byte[] bytes, byte[] suffix) {
+        return bytes.length >= suffix.length
+                && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
     static void exec(Plan plan) throws JRestartException {
@@ -48,52 +108,6 @@ final class Reexec {
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);
             for (int[] fd : fdFlags) Native.LIBC.fcntl(fd[0], F_SETFD, fd[1]);
-        }
-    }
-
-    /** This process's command line, every entry of /proc/self/cmdline (empty ones too). */
-    static List<byte[]> selfArgv() throws JRestartException {
-        byte[] raw = readProc("/proc/self/cmdline");
-        List<byte[]> argv = new ArrayList<byte[]>();
-        int start = 0;
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] == 0) {
-                argv.add(Arrays.copyOfRange(raw, start, i));
-                start = i + 1;
-            }
-        }
-        if (argv.isEmpty()) throw JRestartException.state("/proc/self/cmdline is empty");
-        return argv;
-    }
-
-    /**
-     * The executable this process runs. When it was replaced on disk (a JDK
-     * upgrade), the kernel appends " (deleted)" to the link: the file now at
-     * that path is the one to run.
-     */
-    static byte[] selfProgram() throws JRestartException {
-        String exe;
-        try {
-            exe = Files.readSymbolicLink(Paths.get("/proc/self/exe")).toString();
-        } catch (IOException | SecurityException e) {
-            throw JRestartException.state("/proc/self/exe cannot be read (" + e.getMessage() + "): is /proc mounted?");
-        }
-        if (exe.endsWith(DELETED) && !Files.exists(Paths.get(exe))) {
-            String replaced = exe.substring(0, exe.length() - DELETED.length());
-            if (!Files.isRegularFile(Paths.get(replaced))) {
-                throw JRestartException.errno(Errno.ENOENT.intValue(), replaced
-                        + " (this JVM's executable was deleted and nothing replaced it)");
-            }
-            exe = replaced;
-        }
-        return Native.bytes(exe);
-    }
-
-    private static byte[] readProc(String path) throws JRestartException {
-        try {
-            return Files.readAllBytes(Paths.get(path));
-        } catch (IOException | SecurityException e) {
-            throw JRestartException.state(path + " cannot be read (" + e.getMessage() + "): is /proc mounted?");
         }
     }
 

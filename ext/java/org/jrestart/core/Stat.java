@@ -5,6 +5,8 @@ public final class Stat {
     public final long dev, ino, nlink, rdev, size, blksize, blocks;
     public final int mode, uid, gid;
     public final long atimeSec, atimeNsec, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec;
+    // Set by Descriptors.fstat for an anonymous inode, which the mode alone cannot name.
+    FileType anonymous;
 
     Stat(long dev, long ino, int mode, long nlink, int uid, int gid, long rdev, long size,
          long blksize, long blocks, long atimeSec, long atimeNsec, long mtimeSec, long mtimeNsec,
@@ -28,6 +30,6 @@ public final class Stat {
     }
 
     public FileType type() {
-        return FileType.fromMode(mode);
+        return anonymous != null ? anonymous : FileType.fromMode(mode);
     }
 }

@@ -37,13 +37,24 @@ import java.util.Map;
 final class Convert {
     /** What fd() returns for a closed IO or a number no descriptor can have. */
     static final int INVALID_FD = -1;
+    /** What osFd() returns for an open IO that JRuby runs on a Java stream, with no OS descriptor. */
+    static final int NO_OS_FD = -2;
 
     private Convert() {
     }
 
     /** The OS descriptor of an Integer or an IO; INVALID_FD when closed or out of range. */
     static int fd(ThreadContext context, IRubyObject value) {
-        Ruby runtime = context.runtime;
+        int fd = osFd(context, value);
+        if (fd == NO_OS_FD) {
+            throw error(context.runtime, "JRuby has no OS descriptor for " + value.inspect()
+                    + " (a Java stream, or native support disabled); pass an Integer fd instead");
+        }
+        return fd;
+    }
+
+    /** fd(), but NO_OS_FD rather than an error for an IO without an OS descriptor. */
+    static int osFd(ThreadContext context, IRubyObject value) {
         if (value instanceof RubyFixnum) {
             long n = ((RubyFixnum) value).getLongValue();
             return n >= 0 && n <= Integer.MAX_VALUE ? (int) n : INVALID_FD;
@@ -54,13 +65,9 @@ final class Convert {
             if (file == null || !file.isOpen()) return INVALID_FD;
             ChannelFD fd = file.fd();
             if (fd == null) return INVALID_FD;
-            if (fd.realFileno < 0) {
-                throw error(runtime, "JRuby has no OS descriptor for " + value.inspect()
-                        + " (native support may be disabled); pass an Integer fd instead");
-            }
-            return fd.realFileno;
+            return fd.realFileno < 0 ? NO_OS_FD : fd.realFileno;
         }
-        throw runtime.newTypeError("expected an Integer file descriptor or an IO, got "
+        throw context.runtime.newTypeError("expected an Integer file descriptor or an IO, got "
                 + value.getMetaClass().getRealClass().getName());
     }
 

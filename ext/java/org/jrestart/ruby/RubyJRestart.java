@@ -65,9 +65,10 @@ public final class RubyJRestart {
 
     @JRubyMethod(name = "socket?", module = true)
     public static IRubyObject socket_p(ThreadContext context, IRubyObject self, IRubyObject fdOrIo) {
-        int fd = Convert.fd(context, fdOrIo);
+        // An IO on a Java stream has no descriptor a child could inherit: not a socket.
+        int fd = Convert.osFd(context, fdOrIo);
         try {
-            return context.runtime.newBoolean(fd != Convert.INVALID_FD && Descriptors.isSocket(fd));
+            return context.runtime.newBoolean(fd >= 0 && Descriptors.isSocket(fd));
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
