@@ -4,6 +4,7 @@ import jnr.constants.platform.Access;
 import jnr.constants.platform.Errno;
 import jnr.constants.platform.Fcntl;
 import jnr.constants.platform.OpenFlags;
+import jnr.constants.platform.Sysconf;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
@@ -44,6 +45,7 @@ public final class Launcher {
     private static final int LOG_FLAGS = O_WRONLY | OpenFlags.O_APPEND.intValue() | OpenFlags.O_CREAT.intValue()
             | OpenFlags.O_NOFOLLOW.intValue() | O_CLOEXEC;
     private static final int LOG_MODE = 0640;
+    private static final int SC_OPEN_MAX = Sysconf._SC_OPEN_MAX.intValue();
     // Opening a FIFO for writing would otherwise wait for a reader, for ever.
     private static final int O_NONBLOCK = OpenFlags.O_NONBLOCK.intValue();
     private static final int F_GETFL = Fcntl.F_GETFL.intValue();
@@ -454,22 +456,38 @@ public final class Launcher {
             // descriptor survives the exec even where the parent marked it close-on-exec.
             check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, fd, fd), "adddup2 keep " + fd);
         }
+        // glibc refuses file actions on numbers at or above the soft RLIMIT_NOFILE.
+        // Nothing new can be opened there; what is open there was opened before
+        // the limit was lowered, and is refused below if it would be inherited.
+        long limit = Native.LIBC.sysconf(SC_OPEN_MAX);
+        int end = limit < 0 || limit > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limit;
         // Every number between untouched descriptors is closed whether or not it
         // is open now: another thread may open one before the spawn.
         int next = 3;
         for (int fd : inheritance.untouched) {
-            for (int gap = next; gap < fd; gap++) {
+            for (int gap = next; gap < fd && gap < end; gap++) {
                 check(Native.LIBC.posix_spawn_file_actions_addclose(actions, gap), "addclose " + gap);
             }
             next = fd + 1;
         }
-        if (Native.CLOSEFROM != null) {
+        if (Native.CLOSEFROM != null && next < end) {
             // closefrom in the child closes what is open at exec time, including
             // descriptors opened by other threads after we looked.
             check(Native.CLOSEFROM.posix_spawn_file_actions_addclosefrom_np(actions, next), "addclosefrom_np");
-        } else {
+        } else if (Native.CLOSEFROM == null) {
             for (int fd : Descriptors.numbers()) {
-                if (fd >= next) check(Native.LIBC.posix_spawn_file_actions_addclose(actions, fd), "addclose " + fd);
+                if (fd >= next && fd < end) {
+                    check(Native.LIBC.posix_spawn_file_actions_addclose(actions, fd), "addclose " + fd);
+                }
+            }
+        }
+        if (inheritance.untouched.length > 0 && inheritance.untouched[inheritance.untouched.length - 1] >= end
+                || Native.CLOSEFROM == null) {
+            for (int fd : Descriptors.numbers()) {
+                if (fd >= end && !inheritance.untouched(fd) && Descriptors.isOpen(fd)) {
+                    throw JRestartException.errno(Errno.EMFILE.intValue(), "fd " + fd + " is at or above the soft"
+                            + " RLIMIT_NOFILE (" + end + "), where posix_spawn cannot close it in the child");
+                }
             }
         }
     }
