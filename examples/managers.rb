@@ -3,6 +3,7 @@
 require "fileutils"
 require "shellwords"
 require "jrestart"
+require_relative "../spec/support/jruby"
 
 module JRestartDemo
   # examples/demo_service.rb run by one real service manager, with everything
@@ -11,7 +12,6 @@ module JRestartDemo
   class Supervised
     SERVICE = File.expand_path("demo_service.rb", __dir__)
     INIT_SCRIPT = File.expand_path("init.d/demo-service", __dir__)
-    LIB = File.expand_path("../lib", __dir__)
     PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     TIMEOUT = 120
 
@@ -23,16 +23,6 @@ module JRestartDemo
       managers.fetch(name) do
         raise ArgumentError, "unknown MANAGER #{name.inspect}: use one of #{managers.keys.join(", ")}"
       end.new(dir, port, service)
-    end
-
-    # How to start another JRuby like this one, with a JIT that favours start-up.
-    def self.jruby
-      if File.executable?(RbConfig.ruby)
-        [RbConfig.ruby, "-J-XX:TieredStopAtLevel=1"]
-      else
-        jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-        [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-XX:TieredStopAtLevel=1", "-jar", jar]
-      end
     end
 
     attr_reader :dir, :port
@@ -58,7 +48,7 @@ module JRestartDemo
     end
 
     def service_argv
-      self.class.jruby + ["-I", LIB, @service]
+      jruby_argv + [@service]
     end
 
     # The manager's own status command: [its output, the pid it reports up, or nil].
@@ -97,6 +87,10 @@ module JRestartDemo
     end
 
     private
+
+    def jruby_argv
+      JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START)
+    end
 
     # A command run the way a plugin would run one: detached, inheriting nothing.
     def run(*argv, env: {})
@@ -137,8 +131,8 @@ module JRestartDemo
     private
 
     def init_env
-      jruby = self.class.jruby
-      service_env.merge("DEMO_JRUBY" => jruby.first, "DEMO_JRUBY_OPTS" => (jruby.drop(1) + ["-I", LIB]).join(" "))
+      jruby, *options = jruby_argv
+      service_env.merge("DEMO_JRUBY" => jruby, "DEMO_JRUBY_OPTS" => options.join(" "))
     end
 
     def status_command

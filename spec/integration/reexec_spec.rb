@@ -25,7 +25,7 @@ RSpec.describe "JRestart.reexec!" do
     Dir.mktmpdir("jrestart-reexec") do |dir|
       port = JRestartDemo.free_port
       # Started by launch, so that the fresh start inherits nothing either.
-      service = JRestart.launch(*JRestartDemo::Supervised.jruby, "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT,
+      service = JRestart.launch(*JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SERVICE_SCRIPT,
                                 env: { "DEMO_PORT" => port.to_s }, log: File.join(dir, "service.log"))
       begin
         pid, generation, fresh_fds = wait_for_generation(port, 0)
