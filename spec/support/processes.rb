@@ -9,7 +9,6 @@ require "timeout"
 require "tempfile"
 require "tmpdir"
 require_relative "jruby"
-require_relative "../../examples/demo"
 
 module JRestartSpec
   # Real processes for the specs: JRuby services, /proc inspection, reaping.
