@@ -16,7 +16,11 @@ Gem::Specification.new do |s|
   TEXT
   s.license = "MIT"
   s.authors = ["jrestart developers"]
-  s.required_ruby_version = ">= 2.6"
+  # JRuby 9.4 (Ruby 3.1) is the oldest JRuby tested. No JRuby implements 2.7
+  # (9.3 is 2.6, which lacks the filter_map lib/ uses), so ">= 2.7" would only
+  # name a Ruby level nothing here runs on.
+  s.required_ruby_version = ">= 3.1"
+  # No homepage or metadata URIs: the project has no public URL yet.
   s.files = Dir["lib/**/*.rb"] + ["lib/jrestart/jrestart.jar", "README.md", "LICENSE"]
   s.require_paths = ["lib"]
 

@@ -2,6 +2,7 @@
 
 require "json"
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
+require_relative "../spec/support/jruby"
 require_relative "starters"
 require_relative "fds"
 require_relative "report"
@@ -162,7 +163,8 @@ module JRestartBench
     out = File.join(TMP, "#{File.basename(script, ".rb")}.json")
     File.delete(out) if File.exist?(out)
     # Compiles every Ruby method up front, so that no timing loop runs interpreted.
-    argv = [*jruby(heap_mb), "-X+C", "-I", File.join(ROOT, "lib"), File.join(__dir__, script), *args.map(&:to_s), out]
+    argv = [*JRestartSpec::JRuby.command("-Xms#{heap_mb}m", "-Xmx#{heap_mb}m"), "-X+C", File.join(__dir__, script),
+            *args.map(&:to_s), out]
     process = java.lang.ProcessBuilder.new(argv.to_java(:string)).inheritIO.start
     unless process.waitFor(JVM_LIMIT_S, java.util.concurrent.TimeUnit::SECONDS)
       process.destroyForcibly.waitFor
@@ -171,16 +173,6 @@ module JRestartBench
     raise Stop, "bench/#{script} #{args.join(" ")} failed (exit #{process.exitValue})" unless process.exitValue.zero?
 
     JSON.parse(File.read(out), symbolize_names: true)
-  end
-
-  # This JRuby with a heap of heap_mb: an installed one through its own launcher
-  # (bundle exec rake bench), jruby-complete (bin/rake bench) with -jar rather
-  # than -cp, so that the jar's manifest opens the JDK modules jnr-posix needs.
-  def jruby(heap_mb)
-    return [RbConfig.ruby, "-J-Xms#{heap_mb}m", "-J-Xmx#{heap_mb}m"] if File.executable?(RbConfig.ruby)
-
-    jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-    [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-Xms#{heap_mb}m", "-Xmx#{heap_mb}m", "-jar", jar]
   end
 
   # The C floor at the same touched size, in the raw form the JVMs report.

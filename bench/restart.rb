@@ -1,28 +1,19 @@
 # frozen_string_literal: true
 
 require "tmpdir"
-require_relative "../examples/demo"
+require_relative "../spec/support/supervised"
 
 module JRestartBench
   # Part 4 of `bin/rake bench`: the demo service restarted under its init
-  # script, driven as `bin/rake demo` drives it (examples/managers.rb), timed
-  # from the restart request to a new pid answering on the same port.
+  # script, run as `bin/rake demo` runs it (spec/support/supervised.rb) with
+  # bench/restart_probe.rb loaded into every generation, timed from the
+  # restart request to a new pid answering on the same port.
   module Restart
     PROBE = File.expand_path("restart_probe.rb", __dir__)
     POLL = 0.005
+    TIMEOUT = JRestartSpec::Supervised::TIMEOUT
 
     class Failure < StandardError; end
-
-    # The demo's init.d setup, with bench/restart_probe.rb loaded into every
-    # generation of the service.
-    class ProbedInitD < JRestartDemo::InitD
-      private
-
-      def init_env
-        env = super
-        env.merge("DEMO_JRUBY_OPTS" => "#{env.fetch("DEMO_JRUBY_OPTS")} -r#{PROBE}")
-      end
-    end
 
     module_function
 
@@ -37,11 +28,12 @@ module JRestartBench
     # rounds restarts in a row, one Hash of timings each; yields each as it ends.
     def measure(rounds, &each)
       Dir.mktmpdir("jrestart-bench") do |dir|
-        service = ProbedInitD.new(dir, JRestartDemo.free_port)
+        service = JRestartSpec::Supervised.create("init.d", dir, JRestartSpec::Loopback.free_port,
+                                                  jruby_options: ["-r", PROBE])
         begin
           raise Failure, "init.d could not start the demo service" unless service.start
 
-          pid = JRestartDemo.wait_for(service.port) { |answer| answer }
+          pid = service.answering_pid
           raise Failure, "the demo service never answered on port #{service.port}" unless pid
 
           Array.new(rounds) do
@@ -59,15 +51,15 @@ module JRestartBench
 
     def round(service, old_pid, dir)
       asked = now
-      gone = Thread.new { gone_at(old_pid, asked + JRestartDemo::Supervised::TIMEOUT) }
-      reply = JRestartDemo.ask(service.port, "restart").to_s
-      _, restart_pid, inherited = reply.match(/\Arestarting (\d+) via=\S+ inherited=(\S+)\z/).to_a
+      gone = Thread.new { gone_at(old_pid, asked + TIMEOUT) }
+      reply = JRestartSpec::Loopback.ask(service.port, "restart").to_s
+      _, restart_pid, _via, inherited = reply.match(JRestartSpec::Supervised::RESTARTING).to_a
       raise Failure, "the service answered #{reply.inspect} to restart" unless restart_pid
       raise Failure, "the restart command inherited #{inherited} from the service" unless inherited == "none"
 
-      new_pid = JRestartDemo.wait_for(service.port) { |pid| pid if pid != old_pid }
+      new_pid = service.answering_pid(other_than: old_pid)
       answered = now
-      raise Failure, "no new pid answered within #{JRestartDemo::Supervised::TIMEOUT} s" unless new_pid
+      raise Failure, "no new pid answered within #{TIMEOUT} s" unless new_pid
 
       stopped = gone.value or raise Failure, "pid #{old_pid} did not go away"
       wait_for_status(service, new_pid)
@@ -96,7 +88,7 @@ module JRestartBench
 
     # The init script's own status reports the new pid before the next round starts.
     def wait_for_status(service, pid)
-      deadline = now + JRestartDemo::Supervised::TIMEOUT
+      deadline = now + TIMEOUT
       sleep 0.05 until service.status.last == pid || now > deadline
       raise Failure, "init.d status never reported pid #{pid} up" unless service.status.last == pid
     end

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 # The demo's service: a JRuby TCP server on 127.0.0.1:$DEMO_PORT, run by
-# examples/init.d/demo-service or another service manager (examples/managers.rb).
+# examples/init.d/demo-service or another service manager (spec/support/supervised.rb).
 # Send it a line:
 #   pid      -> its pid
 #   restart  -> it calls JRestart.restart! with no command, so that the

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "tmpdir"
+require_relative "../support/supervised"
 
 # The demo service runs under each real service manager and calls
 # JRestart.restart! with no command: the command comes from detection (or,
@@ -19,7 +20,7 @@ RSpec.describe "JRestart.restart! with no command under real service managers" d
                "daemontools" => %w[daemontools supervise], "s6" => %w[s6 s6-supervise],
                "init.d" => %w[dpkg start-stop-daemon] }.freeze
 
-  JRestartDemo::Supervised.managers.each_key do |manager|
+  JRestartSpec::Supervised.managers.each_key do |manager|
     it "#{manager}: #{ROUNDS} restarts in a row, each a new pid on the same port that #{manager} reports up" do
       package, program = PACKAGES.fetch(manager)
       unless ENV["PATH"].split(":").any? { |dir| File.executable?(File.join(dir, program)) } || ENV["CI"]
@@ -27,16 +28,16 @@ RSpec.describe "JRestart.restart! with no command under real service managers" d
       end
 
       Dir.mktmpdir("jrestart-#{manager}") do |dir|
-        supervised = JRestartDemo::Supervised.create(manager, dir, JRestartDemo.free_port)
+        supervised = JRestartSpec::Supervised.create(manager, dir, JRestartSpec::Loopback.free_port)
         seconds = []
         begin
           expect(supervised.start).to be_truthy
-          pid = JRestartDemo.wait_for(supervised.port) { |answer| answer }
+          pid = supervised.answering_pid
           expect(pid).to be_a(Integer), "the service never answered:\n#{logs(dir)}"
           wait_until(message: "#{manager} to report pid #{pid} up") { supervised.status.last == pid }
 
           ROUNDS.times do |i|
-            round = JRestartDemo.restart(supervised, pid)
+            round = supervised.restart(pid)
             expect(round[:error]).to be_nil, "round #{i + 1}: #{round[:error]}\n#{logs(dir)}"
             expect(round[:via]).to eq(EXPECTED_VIA[manager])
             expect(round[:inherited]).to eq("none")

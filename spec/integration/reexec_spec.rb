@@ -3,6 +3,7 @@
 require "fileutils"
 require "json"
 require "tmpdir"
+require_relative "../support/supervised"
 
 # A JRuby service holding a listening port replaces itself with a fresh run
 # of its own command line, again and again: same pid, a new generation each
@@ -12,7 +13,7 @@ RSpec.describe "JRestart.reexec!" do
   REEXEC_ROUNDS = Integer(ENV.fetch("REEXEC_ROUNDS", "20"))
 
   def info(port)
-    reply = JRestartDemo.ask(port, "info")
+    reply = JRestartSpec::Loopback.ask(port, "info")
     reply&.split&.map { |n| Integer(n) }
   end
 
@@ -25,16 +26,16 @@ RSpec.describe "JRestart.reexec!" do
 
   it "re-execs a service #{REEXEC_ROUNDS} times: same pid, next generation, port answers, no more fds than a fresh start" do
     Dir.mktmpdir("jrestart-reexec") do |dir|
-      port = JRestartDemo.free_port
+      port = JRestartSpec::Loopback.free_port
       # Started by launch, so that the fresh start inherits nothing either.
-      service = JRestart.launch(*JRestartDemo::Supervised.jruby, "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT,
+      service = JRestart.launch(*JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SERVICE_SCRIPT,
                                 env: { "DEMO_PORT" => port.to_s }, log: File.join(dir, "service.log"))
       begin
         pid, generation, fresh_fds = wait_for_generation(port, 0)
         expect(pid).to eq(service.pid)
         counts = []
         REEXEC_ROUNDS.times do |round|
-          expect(JRestartDemo.ask(port, "reexec")).to eq("reexecing")
+          expect(JRestartSpec::Loopback.ask(port, "reexec")).to eq("reexecing")
           answer = wait_for_generation(port, generation + 1)
           expect(answer[0]).to eq(pid), "round #{round + 1}"
           generation = answer[1]
@@ -47,7 +48,7 @@ RSpec.describe "JRestart.reexec!" do
           "#{fresh_fds}, after each exec #{counts.minmax.uniq.join("..")}"
         )
 
-        failure = JRestartDemo.ask(port, "reexec-missing /nonexistent/jrestart-java")
+        failure = JRestartSpec::Loopback.ask(port, "reexec-missing /nonexistent/jrestart-java")
         expect(failure).to eq("Errno::ENOENT: No such file or directory - /nonexistent/jrestart-java")
         expect(info(port)).to eq([pid, generation, counts.last])
       ensure
@@ -122,13 +123,14 @@ RSpec.describe "JRestart.reexec!" do
 
   it "keeps the supervisor's pid under runit: sv status shows the same pid, no restart" do
     Dir.mktmpdir("jrestart-reexec-runit") do |dir|
-      supervised = JRestartDemo::Supervised.create("runit", dir, JRestartDemo.free_port, service: SERVICE_SCRIPT)
+      supervised = JRestartSpec::Supervised.create("runit", dir, JRestartSpec::Loopback.free_port,
+                                                   service: SERVICE_SCRIPT)
       begin
         supervised.start
         pid, = wait_for_generation(supervised.port, 0)
         expect(supervised.status.last).to eq(pid)
         3.times do |round|
-          expect(JRestartDemo.ask(supervised.port, "reexec")).to eq("reexecing")
+          expect(JRestartSpec::Loopback.ask(supervised.port, "reexec")).to eq("reexecing")
           expect(wait_for_generation(supervised.port, round + 1).first).to eq(pid)
           text, reported = supervised.status
           expect(reported).to eq(pid), text

@@ -8,12 +8,11 @@ require "socket"
 require "timeout"
 require "tempfile"
 require "tmpdir"
-require_relative "../../examples/demo"
+require_relative "jruby"
 
 module JRestartSpec
   # Real processes for the specs: JRuby services, /proc inspection, reaping.
   module Processes
-    LIB = File.expand_path("../../lib", __dir__)
     SERVICE = File.expand_path("service.rb", __dir__)
 
     # prctl(2), for PR_SET_CHILD_SUBREAPER only.
@@ -26,14 +25,6 @@ module JRestartSpec
 
     def self.subreaper(on)
       Prctl.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
-    end
-
-    # Another JRuby like this one (the demo's way), with Java system properties set.
-    def self.jruby_with(properties)
-      flags = properties.map { |name, value| "-D#{name}=#{value}" }
-      command = JRestartDemo::Supervised.jruby
-      flags = flags.map { |flag| "-J#{flag}" } unless File.basename(command.first) == "java"
-      [command.first, *flags, *command.drop(1)]
     end
 
     # A field of /proc/PID/status, e.g. "SigIgn".
@@ -141,7 +132,10 @@ module JRestartSpec
       # world-readable copy of JRuby, lib/ and spec/support/.
       def initialize(nohup: false, env: {}, java_properties: {}, user: nil)
         @stderr = Tempfile.create(["jrestart-service", ".err"])
-        command = Processes.jruby_with(java_properties) + ["-I", LIB, SERVICE]
+        flags = java_properties.map { |name, value| "-D#{name}=#{value}" }
+        # JVM warnings (a thread it could not start) must not reach stdout, the reply channel.
+        flags += ["-Xlog:disable", "-Xlog:all=warning:stderr"] if user
+        command = JRuby.command(JRuby::FAST_START, *flags) + [SERVICE]
         command = unprivileged(user, command) if user
         command = ["/usr/bin/nohup"] + command if nohup
         @io = IO.popen([env, *command], "r+", err: @stderr.path)
@@ -196,9 +190,9 @@ module JRestartSpec
       def unprivileged(user, command)
         @copy = Dir.mktmpdir("jrestart-unprivileged")
         File.chmod(0o755, @copy)
-        FileUtils.cp_r([LIB, File.dirname(SERVICE)], @copy)
+        FileUtils.cp_r([JRuby::LIB, File.dirname(SERVICE)], @copy)
         command = command.map do |word|
-          if word == LIB then File.join(@copy, "lib")
+          if word == JRuby::LIB then File.join(@copy, "lib")
           elsif word == SERVICE then File.join(@copy, "support", File.basename(SERVICE))
           elsif word.end_with?(".jar")
             FileUtils.cp(word, @copy)
@@ -207,10 +201,6 @@ module JRestartSpec
           end
         end
         FileUtils.chmod_R("a+rX", @copy)
-        # JVM warnings (a thread it could not start) must not reach stdout, the reply channel.
-        jar = command.index("-jar")
-        flags = ["-Xlog:disable", "-Xlog:all=warning:stderr"]
-        jar ? command.insert(jar, *flags) : command.insert(1, *flags.map { |flag| "-J#{flag}" })
         ["/usr/bin/setpriv", "--reuid=#{user}", "--regid=#{user == "nobody" ? "nogroup" : user}", "--clear-groups",
          "--", "/usr/bin/env", "HOME=#{@copy}", *command]
       end

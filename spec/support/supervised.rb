@@ -2,46 +2,66 @@
 
 require "fileutils"
 require "shellwords"
+require "socket"
 require "jrestart"
+require_relative "jruby"
 
-module JRestartDemo
-  # examples/demo_service.rb run by one real service manager, with everything
-  # (configuration, control files, logs) in a run directory of its own. Used
-  # by `bin/rake demo MANAGER=...` and by spec/integration/managers_spec.rb.
+module JRestartSpec
+  # The line protocol of the services on 127.0.0.1 that the specs, the demo
+  # and the bench restart (examples/demo_service.rb, reexec_service.rb).
+  module Loopback
+    module_function
+
+    def free_port
+      server = TCPServer.new("127.0.0.1", 0)
+      server.addr[1]
+    ensure
+      server&.close
+    end
+
+    # The service's one-line answer to line, or nil while nothing listens.
+    def ask(port, line)
+      TCPSocket.open("127.0.0.1", port) do |socket|
+        socket.puts(line)
+        socket.gets&.chomp
+      end
+    rescue SystemCallError
+      nil
+    end
+  end
+
+  # A JRuby service script run by one real service manager, with everything
+  # (configuration, control files, logs) in a run directory of its own. The
+  # managers spec, the reexec spec, `bin/rake demo` and the bench's restart
+  # part all run their services through it.
   class Supervised
-    SERVICE = File.expand_path("demo_service.rb", __dir__)
-    INIT_SCRIPT = File.expand_path("init.d/demo-service", __dir__)
-    LIB = File.expand_path("../lib", __dir__)
+    DEMO_SERVICE = File.expand_path("../../examples/demo_service.rb", __dir__)
+    INIT_SCRIPT = File.expand_path("../../examples/init.d/demo-service", __dir__)
     PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     TIMEOUT = 120
+    # The demo service's answer to "restart": the restart command's pid, where
+    # the command came from, and what it inherited besides stdio.
+    RESTARTING = /\Arestarting (\d+) via=(\S+) inherited=(\S+)\z/.freeze
 
     def self.managers
       { "init.d" => InitD, "supervisord" => Supervisord, "runit" => Runit, "daemontools" => Daemontools, "s6" => S6 }
     end
 
-    def self.create(name, dir, port, service: SERVICE)
+    # service: the JRuby script to run; jruby_options: more JRuby options
+    # before it, in every generation of the service (e.g. ["-r", "probe.rb"]).
+    def self.create(name, dir, port, service: DEMO_SERVICE, jruby_options: [])
       managers.fetch(name) do
         raise ArgumentError, "unknown MANAGER #{name.inspect}: use one of #{managers.keys.join(", ")}"
-      end.new(dir, port, service)
-    end
-
-    # How to start another JRuby like this one, with a JIT that favours start-up.
-    def self.jruby
-      if File.executable?(RbConfig.ruby)
-        [RbConfig.ruby, "-J-XX:TieredStopAtLevel=1"]
-      else
-        jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-        [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), "-XX:TieredStopAtLevel=1", "-jar", jar]
-      end
+      end.new(dir, port, service, jruby_options)
     end
 
     attr_reader :dir, :port
 
-    # service: the JRuby script to run, examples/demo_service.rb unless told otherwise.
-    def initialize(dir, port, service = SERVICE)
+    def initialize(dir, port, service, jruby_options)
       @dir = dir
       @port = port
       @service = service
+      @jruby_options = jruby_options
     end
 
     def name
@@ -58,7 +78,35 @@ module JRestartDemo
     end
 
     def service_argv
-      self.class.jruby + ["-I", LIB, @service]
+      jruby_argv + [@service]
+    end
+
+    # The pid the service answers with on its port, once it is not other_than;
+    # nil if none within TIMEOUT.
+    def answering_pid(other_than: nil)
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + TIMEOUT
+      while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+        answer = Loopback.ask(port, "pid")
+        return Integer(answer) if answer =~ /\A\d+\z/ && Integer(answer) != other_than
+
+        sleep 0.05
+      end
+      nil
+    end
+
+    # One restart round of the demo service: asks the service running as
+    # old_pid to restart itself and waits for a new pid on the same port.
+    def restart(old_pid)
+      asked = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      reply = Loopback.ask(port, "restart").to_s
+      _, restart_pid, via, inherited = reply.match(RESTARTING).to_a
+      return { error: "the service answered #{reply.inspect} to restart" } unless restart_pid
+
+      new_pid = answering_pid(other_than: old_pid)
+      return { error: "no new pid answered within #{TIMEOUT}s" } unless new_pid
+
+      { restart_pid: Integer(restart_pid), via: via, inherited: inherited, new_pid: new_pid,
+        seconds: Process.clock_gettime(Process::CLOCK_MONOTONIC) - asked }
     end
 
     # The manager's own status command: [its output, the pid it reports up, or nil].
@@ -97,6 +145,10 @@ module JRestartDemo
     end
 
     private
+
+    def jruby_argv
+      JRuby.command(JRuby::FAST_START) + @jruby_options
+    end
 
     # A command run the way a plugin would run one: detached, inheriting nothing.
     def run(*argv, env: {})
@@ -137,8 +189,8 @@ module JRestartDemo
     private
 
     def init_env
-      jruby = self.class.jruby
-      service_env.merge("DEMO_JRUBY" => jruby.first, "DEMO_JRUBY_OPTS" => (jruby.drop(1) + ["-I", LIB]).join(" "))
+      jruby, *options = jruby_argv
+      service_env.merge("DEMO_JRUBY" => jruby, "DEMO_JRUBY_OPTS" => options.join(" "), "DEMO_SERVICE" => @service)
     end
 
     def status_command
