@@ -69,16 +69,15 @@ RSpec.describe "JRestart.reexec!" do
 
   it "comes back with every argument, trailing empty ones included" do
     Dir.mktmpdir("jrestart-reexec-argv") do |dir|
-      port = JRestartDemo.free_port
+      port = JRestartSpec::Loopback.free_port
       args = ["a", "", "b", "", ""]
-      service = start_service([*JRestartDemo::Supervised.jruby, "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT,
-                               *args], dir, port)
+      service = start_service([*JRestartSpec::JRuby.command, SERVICE_SCRIPT, *args], dir, port)
       begin
         pid, = wait_for_generation(port, 0)
-        expect(JSON.parse(JRestartDemo.ask(port, "argv"))).to eq(args)
-        expect(JRestartDemo.ask(port, "reexec")).to eq("reexecing")
+        expect(JSON.parse(JRestartSpec::Loopback.ask(port, "argv"))).to eq(args)
+        expect(JRestartSpec::Loopback.ask(port, "reexec")).to eq("reexecing")
         expect(wait_for_generation(port, 1).first).to eq(pid)
-        expect(JSON.parse(JRestartDemo.ask(port, "argv"))).to eq(args)
+        expect(JSON.parse(JRestartSpec::Loopback.ask(port, "argv"))).to eq(args)
       ensure
         stop_service(service)
       end
@@ -98,21 +97,21 @@ RSpec.describe "JRestart.reexec!" do
       launcher = File.join(jdk, "bin", "java")
       FileUtils.cp(File.join(home, "bin", "java"), launcher, preserve: true)
       jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
-      port = JRestartDemo.free_port
+      port = JRestartSpec::Loopback.free_port
       service = start_service([launcher, "-XX:TieredStopAtLevel=1", "-cp", jar, "org.jruby.Main",
-                               "-I", JRestartDemo::Supervised::LIB, SERVICE_SCRIPT], dir, port)
+                               "-I", JRestartSpec::JRuby::LIB, SERVICE_SCRIPT], dir, port)
       begin
         pid, = wait_for_generation(port, 0)
         FileUtils.cp(launcher, "#{launcher}.new", preserve: true)
         File.rename("#{launcher}.new", launcher)
         expect(File.readlink("/proc/#{pid}/exe")).to eq("#{launcher} (deleted)")
 
-        expect(JRestartDemo.ask(port, "reexec-or-error")).to be_nil # the exec closed the connection
+        expect(JRestartSpec::Loopback.ask(port, "reexec-or-error")).to be_nil # the exec closed the connection
         expect(wait_for_generation(port, 1).first).to eq(pid)
         expect(File.readlink("/proc/#{pid}/exe")).to eq(launcher)
 
         File.unlink(launcher)
-        expect(JRestartDemo.ask(port, "reexec-or-error"))
+        expect(JRestartSpec::Loopback.ask(port, "reexec-or-error"))
           .to eq("Errno::ENOENT: No such file or directory - #{launcher} (this process's program, deleted since it started)")
         expect(info(port).first(2)).to eq([pid, 1])
       ensure
