@@ -3,6 +3,7 @@
 module JRestart
   @restart_lock = Mutex.new
   @restart = nil
+  @restarted = false
 
   class << self
     # Starts +command+ with +args+ detached from this JVM: new session, cwd
@@ -21,16 +22,25 @@ module JRestart
     # JRestart::Launch. Raises before starting anything when the command, a
     # path or an option is wrong.
     def launch(command, *args, **options)
-      __plan([command, *args], options).execute
+      __launch([command, *args], options).execute
     end
 
     # launch, at most once per process: later and concurrent calls return the
     # first JRestart::Launch. A call that raises starts nothing and does not
     # count. Without a command it runs JRestart.command, else JRESTART_COMMAND,
     # else the detected service manager's restart command. It executes the
-    # very plan that JRestart.plan shows for the same arguments.
+    # very plan that JRestart.plan shows for the same arguments. Where the
+    # service restarts in place (a container's PID 1, a system unit without
+    # root: see the README), it returns only by raising, or nil at once with
+    # delay:, and the exec happens after the delay.
     def restart!(*argv, **options)
-      @restart_lock.synchronize { @restart ||= __plan(argv, options).execute }
+      @restart_lock.synchronize do
+        unless @restarted
+          @restart = __plan(argv, options).execute
+          @restarted = true
+        end
+        @restart
+      end
     end
   end
 end

@@ -7,6 +7,9 @@
 #   reexec-missing PATH  -> reexec! of PATH, which must fail: the error it raised
 #   reexec-or-error      -> reexec! as "reexec" does, answering only if it fails: the error it raised
 #   argv                 -> ARGV as JSON
+#   restart              -> "restarting" or the error restart! raised: JRestart.restart!(delay: 0.5)
+#                           with no command, GENERATION + 1 in ENV (in place, it comes back with it)
+#   plan                 -> JRestart.plan.to_s, then a line "."
 require "json"
 require "socket"
 require "jrestart"
@@ -37,6 +40,22 @@ loop do
     end
   when "argv"
     client.puts JSON.generate(ARGV)
+  when "restart"
+    begin
+      ENV["JRESTART_SPEC_GENERATION"] = (generation + 1).to_s
+      JRestart.restart!(delay: 0.5)
+      client.puts "restarting"
+    rescue StandardError => e
+      ENV["JRESTART_SPEC_GENERATION"] = generation.to_s
+      client.puts "#{e.class}: #{e.message}"
+    end
+  when "plan"
+    begin
+      client.puts JRestart.plan.to_s
+    rescue StandardError => e
+      client.puts "#{e.class}: #{e.message}"
+    end
+    client.puts "."
   when /\Areexec-missing (\S+)\z/
     begin
       JRestart.reexec!([Regexp.last_match(1), "--version"])

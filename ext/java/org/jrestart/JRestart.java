@@ -9,7 +9,6 @@ import org.jrestart.core.Plan;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +35,8 @@ import java.util.Map;
  */
 public final class JRestart {
     private static final Object RESTART_LOCK = new Object();
-    private static Child restarted;
+    private static boolean restarted;
+    private static Child restart;
     private static volatile List<byte[]> command;
 
     private JRestart() {
@@ -48,7 +48,9 @@ public final class JRestart {
      * a shell would, with no shell), else the restart command of the service
      * manager that runs this JVM (systemd, supervisord, runit, daemontools,
      * s6). Later and concurrent calls return the first call's Child; a call
-     * that throws starts nothing and does not count.
+     * that throws starts nothing and does not count. Where the service
+     * restarts in place (PID 1 of a container, a system unit without root),
+     * this returns only by throwing, or null at once with a delay.
      */
     public static Child restart() throws JRestartException {
         return restart(new LaunchOptions());
@@ -62,8 +64,11 @@ public final class JRestart {
     /** restart() with options; with no command, the command is chosen as restart() chooses it. */
     public static Child restart(LaunchOptions options, String... command) throws JRestartException {
         synchronized (RESTART_LOCK) {
-            if (restarted == null) restarted = plan(options, command).execute();
-            return restarted;
+            if (!restarted) {
+                restart = plan(options, command).execute();
+                restarted = true;
+            }
+            return restart;
         }
     }
 
@@ -74,10 +79,14 @@ public final class JRestart {
 
     public static Child launch(LaunchOptions options, String command, String... args) throws JRestartException {
         if (command == null) throw JRestartException.invalid("the command is null");
-        List<String> argv = new ArrayList<String>();
-        argv.add(command);
-        argv.addAll(Arrays.asList(args));
-        return plan(options, argv.toArray(new String[0])).execute();
+        if (options == null) throw JRestartException.invalid("options must not be null");
+        List<byte[]> argv = new ArrayList<byte[]>();
+        argv.add(bytes(command));
+        for (String arg : args) {
+            if (arg == null) throw JRestartException.invalid("an argument is null");
+            argv.add(bytes(arg));
+        }
+        return Plan.launch(argv, options.core(), environment()).execute();
     }
 
     /**
@@ -95,7 +104,7 @@ public final class JRestart {
             if (word == null) throw JRestartException.invalid("the command contains null");
             argv.add(bytes(word));
         }
-        return Plan.launch(argv, options.core(), environment(), JRestart.command);
+        return Plan.restart(argv, options.core(), environment(), JRestart.command);
     }
 
     /** The service manager running this JVM, or null; see the README's "Service managers". */

@@ -23,6 +23,11 @@ public final class Detect {
             "SUPERVISOR_ENABLED", "SUPERVISOR_PROCESS_NAME", "SUPERVISOR_GROUP_NAME", "SUPERVISOR_SERVER_URL");
     private static final int MAX_ANCESTORS = 64;
     private static final Pattern USER_MANAGER = Pattern.compile("user@\\d+\\.service");
+    // The small inits containers run as PID 1 in front of the service.
+    private static final List<String> CONTAINER_INITS = Arrays.asList("tini", "dumb-init", "catatonit", "docker-init");
+    private static final Pattern CONTAINER_CGROUP = Pattern.compile("docker|kubepods|libpod");
+    /** Manager.name of a container, which restart! restarts in place. */
+    public static final String CONTAINER = "container";
 
     /** One process above the one detection started from. */
     public static final class Ancestor {
@@ -43,8 +48,39 @@ public final class Detect {
         List<Ancestor> ancestors = ancestors(pid);
         Manager found = supervised(ancestors);
         if (found == null) found = supervisord(ancestors, env);
-        if (found == null) found = systemd(read("/proc/" + pid + "/cgroup"), env);
+        String cgroup = read("/proc/" + pid + "/cgroup");
+        if (found == null) found = container(pid, cgroup);
+        if (found == null) found = systemd(cgroup, env);
         return found;
+    }
+
+    /**
+     * A container whose life is this process's: it is PID 1 of its pid
+     * namespace, or its parent is and is a container init (tini, dumb-init,
+     * catatonit, docker-init). When that PID 1 exits the kernel kills every
+     * process in the namespace, so nothing started from here outlives it; the
+     * service restarts in place. /.dockerenv, /run/.containerenv and a
+     * docker, kubepods or libpod cgroup are kept as supporting evidence.
+     */
+    public static Manager container(int pid, String cgroup) {
+        List<String> evidence = new ArrayList<String>();
+        if (pid == 1) {
+            evidence.add("this process is PID 1 of its pid namespace");
+        } else if (parentOf(pid) == 1) {
+            String init = read("/proc/1/comm");
+            init = init == null ? "" : init.trim();
+            if (!CONTAINER_INITS.contains(init)) return null;
+            evidence.add("its parent, PID 1 of its pid namespace, is " + init);
+        } else {
+            return null;
+        }
+        for (String marker : Arrays.asList("/.dockerenv", "/run/.containerenv")) {
+            if (new File(marker).exists()) evidence.add(marker + " exists");
+        }
+        for (String line : lines(cgroup)) {
+            if (CONTAINER_CGROUP.matcher(line).find()) evidence.add("cgroup " + line);
+        }
+        return new Manager(CONTAINER, "pid " + pid, new ArrayList<String>(), evidence);
     }
 
     /** This process's pid, as /proc names it (Java 8 has no ProcessHandle). */
@@ -195,7 +231,7 @@ public final class Detect {
         return lines;
     }
 
-    private static String read(String path) {
+    static String read(String path) {
         try {
             return new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.UTF_8);
         } catch (IOException | SecurityException e) {

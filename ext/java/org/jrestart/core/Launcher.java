@@ -166,8 +166,7 @@ public final class Launcher {
         // checks, and the descriptor table.
         if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) {
             Options rehearsal = new Options().log(bytes("/dev/null")).delay(1);
-            Plan.launch(Collections.singletonList(SH), rehearsal, Collections.<String, byte[]>emptyMap(), null)
-                    .descriptors();
+            Plan.launch(Collections.singletonList(SH), rehearsal, Collections.<String, byte[]>emptyMap()).descriptors();
         }
         SocketInfo.of(-1);
         Reexec.class.getName();

@@ -42,6 +42,12 @@ public interface LibC {
     long sysconf(int name);
     int waitpid(int pid, @Out IntByReference status, int options);
     int kill(int pid, int sig);
+    int geteuid();
+    int clock_gettime(int clockId, Pointer timespec);
+
+    // sd_notify for an exec in place: neither the JDK nor JRuby sends on a UNIX datagram socket.
+    int socket(int domain, int type, int protocol);
+    long sendto(int fd, @In byte[] buf, long len, int flags, Pointer destAddr, int addrlen);
 
     // The fork strategy. The child's calls take only ints and native memory:
     // nothing is marshalled between fork and exec.

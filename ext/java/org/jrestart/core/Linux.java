@@ -10,6 +10,7 @@ final class Linux {
     static final int SIG_SETMASK = 2;
     static final short POLLIN = 1;
     static final int O_PATH = 010000000;
+    static final int CLOCK_MONOTONIC = 1;
     // <spawn.h>
     static final short POSIX_SPAWN_SETSIGDEF = 0x04;
     static final short POSIX_SPAWN_SETSIGMASK = 0x08;

@@ -8,7 +8,8 @@ import java.util.List;
  * A service manager found running this process: its name (systemd,
  * supervisord, runit, daemontools, s6), the service as it knows it (a unit,
  * GROUP:NAME, a service directory), the argv that restarts the service
- * through it, and the evidence it was recognised by.
+ * through it (empty for a container: it restarts in place), and the evidence
+ * it was recognised by.
  */
 public final class Manager {
     public final String name;
@@ -25,7 +26,8 @@ public final class Manager {
 
     @Override
     public String toString() {
-        return name + " service " + service + ": " + join(command, " ") + " (" + join(evidence, "; ") + ")";
+        String how = command.isEmpty() ? "restart in place" : join(command, " ");
+        return name + " service " + service + ": " + how + " (" + join(evidence, "; ") + ")";
     }
 
     static String join(List<String> parts, String separator) {

@@ -54,16 +54,22 @@ public final class Plan {
         }
     }
 
-    /** A restart command and where it came from; manager is set when it was detected. */
+    /**
+     * A restart command and where it came from; manager is set when it was
+     * detected. inPlace says why the service restarts in place (its own
+     * command line, same pid) instead; null for a command.
+     */
     public static final class Choice {
         public final List<byte[]> command;
         public final Source source;
         public final Manager manager;
+        public final String inPlace;
 
-        Choice(List<byte[]> command, Source source, Manager manager) {
+        Choice(List<byte[]> command, Source source, Manager manager, String inPlace) {
             this.command = Collections.unmodifiableList(copy(command));
             this.source = source;
             this.manager = manager;
+            this.inPlace = inPlace;
         }
     }
 
@@ -87,10 +93,14 @@ public final class Plan {
     final Map<String, byte[]> env;
     /** The new program's environment as NAME=value entries. */
     final List<byte[]> environment;
+    /** Why this restart happens in place (Strategy.EXEC chosen for the service); null otherwise. */
+    final String inPlace;
+    /** The service's $NOTIFY_SOCKET, told of an exec in place; null when it has none. */
+    final byte[] notifySocket;
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
-                 int[] keep, byte[] sleep) {
+                 int[] keep, byte[] sleep, byte[] notifySocket) {
         this.command = choice.command;
         this.path = path;
         this.source = choice.source;
@@ -105,29 +115,54 @@ public final class Plan {
         this.unsetenvOthers = options.unsetenvOthers;
         this.env = Collections.unmodifiableMap(new LinkedHashMap<String, byte[]>(options.env));
         this.environment = Collections.unmodifiableList(environment);
+        this.inPlace = choice.inPlace;
+        this.notifySocket = notifySocket;
+    }
+
+    /** The plan to start command (its first word, then its arguments) detached: launch. */
+    public static Plan launch(List<byte[]> command, Options options, Map<String, byte[]> environment)
+            throws JRestartException {
+        if (command.isEmpty()) throw JRestartException.invalid("the command is missing");
+        return detached(new Choice(command, Source.ARGUMENT, null, null), options, environment);
     }
 
     /**
-     * The plan to start command detached (launch, restart!). An empty command
-     * is chosen as restart! chooses it: setting (the configured command), else
-     * JRESTART_COMMAND from environment, else the detected manager's command.
-     * environment is the service's own (Ruby's ENV, or System.getenv()).
+     * The plan of a restart of this service: command, or when it is empty the
+     * command restart! chooses (setting, the configured command; else
+     * JRESTART_COMMAND from environment; else the detected manager's). Where
+     * nothing started from here can outlive the service (it is PID 1 of a
+     * container) or systemd would refuse the command (a system unit, not
+     * root), the service restarts in place; a command that would die with the
+     * container is refused. environment is the service's own (Ruby's ENV, or
+     * System.getenv()).
      */
-    public static Plan launch(List<byte[]> command, Options options, Map<String, byte[]> environment,
-                              List<byte[]> setting) throws JRestartException {
-        Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null);
+    public static Plan restart(List<byte[]> command, Options options, Map<String, byte[]> environment,
+                               List<byte[]> setting) throws JRestartException {
+        Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
             throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
                     + COMMAND_VARIABLE + " are not set, and no service manager was detected ("
                     + Detect.explain(Detect.selfPid(), text(environment)) + ")");
         }
+        if (choice.inPlace != null) return inPlace(choice, options, environment);
+        int pid = Detect.selfPid();
+        Manager container = Detect.container(pid, Detect.read("/proc/" + pid + "/cgroup"));
+        if (container != null) {
+            throw JRestartException.state("restart with " + Native.text(choice.command.get(0)) + " refused: it would"
+                    + " die half-way, with this container (" + Manager.join(container.evidence, "; ") + "): when"
+                    + " PID 1 of a pid namespace exits, the kernel kills every process in it. Restart in place instead:"
+                    + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
+        }
+        return detached(choice, options, environment);
+    }
+
+    private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment)
+            throws JRestartException {
         if (options.strategy != Strategy.SPAWN && options.strategy != Strategy.FORK) {
             throw JRestartException.invalid("strategy: must be spawn or fork, got " + name(options.strategy));
         }
         if (options.close == null) throw JRestartException.invalid("close: must be all or sockets, got none");
-        if (!(options.delay >= 0) || Double.isInfinite(options.delay)) {
-            throw JRestartException.invalid("delay: must be a finite number of seconds >= 0, got " + seconds(options.delay));
-        }
+        checkDelay(options);
         byte[] name = choice.command.get(0);
         try {
             Map<String, byte[]> env = childEnvironment(environment, options);
@@ -147,7 +182,7 @@ public final class Plan {
             } catch (JRestartException e) {
                 throw e.within(" (launching " + Native.text(name) + ")");
             }
-            return new Plan(choice, path, options, options.strategy, entries, keep, sleep);
+            return new Plan(choice, path, options, options.strategy, entries, keep, sleep, null);
         } catch (JRestartException e) {
             throw e.command(name);
         }
@@ -161,20 +196,33 @@ public final class Plan {
      */
     public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment)
             throws JRestartException {
+        if (argv == null) return inPlace(new Choice(Reexec.selfArgv(), Source.SELF, null, null), options, environment);
+        if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
         Map<String, byte[]> env = childEnvironment(environment, options);
-        Choice choice;
-        byte[] path;
-        if (argv == null) {
-            choice = new Choice(Reexec.selfArgv(), Source.SELF, null);
-            path = Reexec.selfProgram();
-        } else {
-            if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
-            choice = new Choice(argv, Source.ARGUMENT, null);
-            path = Launcher.resolve(argv.get(0), env.get("PATH"));
-        }
+        byte[] path = Launcher.resolve(argv.get(0), env.get("PATH"));
+        return execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env);
+    }
+
+    /** An exec of this process's own program and command line. */
+    private static Plan inPlace(Choice choice, Options options, Map<String, byte[]> environment)
+            throws JRestartException {
+        checkDelay(options);
+        Map<String, byte[]> env = childEnvironment(environment, options);
+        return execPlan(choice, Reexec.selfProgram(), options, environment, env);
+    }
+
+    private static Plan execPlan(Choice choice, byte[] path, Options options, Map<String, byte[]> service,
+                                 Map<String, byte[]> env) throws JRestartException {
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
-        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null);
+        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null,
+                service.get("NOTIFY_SOCKET"));
+    }
+
+    private static void checkDelay(Options options) throws JRestartException {
+        if (!(options.delay >= 0) || Double.isInfinite(options.delay)) {
+            throw JRestartException.invalid("delay: must be a finite number of seconds >= 0, got " + seconds(options.delay));
+        }
     }
 
     /**
@@ -182,7 +230,7 @@ public final class Plan {
      * JRESTART_COMMAND, else the detected manager's; null when there is none.
      */
     public static Choice choose(List<byte[]> setting, Map<String, byte[]> environment) throws JRestartException {
-        if (setting != null && !setting.isEmpty()) return new Choice(setting, Source.SETTING, null);
+        if (setting != null && !setting.isEmpty()) return new Choice(setting, Source.SETTING, null, null);
         byte[] variable = environment.get(COMMAND_VARIABLE);
         String line = variable == null ? "" : Native.text(variable);
         if (!line.trim().isEmpty()) {
@@ -193,19 +241,36 @@ public final class Plan {
                 throw JRestartException.invalid(COMMAND_VARIABLE + "=" + quote(line) + " cannot be split: "
                         + e.subject());
             }
-            return new Choice(words, Source.ENVIRONMENT, null);
+            return new Choice(words, Source.ENVIRONMENT, null, null);
         }
         Manager manager = Detect.detect(Detect.selfPid(), text(environment));
         if (manager == null) return null;
+        if (manager.name.equals(Detect.CONTAINER)) {
+            return new Choice(Reexec.selfArgv(), Source.DETECTED, manager, "nothing started from here outlives"
+                    + " this container's PID 1; in place, the container stays");
+        }
+        if (manager.name.equals("systemd") && !manager.command.contains("--user") && Native.LIBC.geteuid() != 0) {
+            return new Choice(Reexec.selfArgv(), Source.DETECTED, manager, "not root: systemd would refuse"
+                    + " systemctl restart (Access denied); in place, the unit keeps its MainPID and sees no stop");
+        }
         List<byte[]> words = new ArrayList<byte[]>();
         for (String word : manager.command) words.add(word.getBytes(StandardCharsets.UTF_8));
-        return new Choice(words, Source.DETECTED, manager);
+        return new Choice(words, Source.DETECTED, manager, null);
     }
 
-    /** Starts the command (or, for an exec in place, returns only by throwing). */
+    /**
+     * Starts the command. An exec in place returns only by throwing when the
+     * delay is 0 (the process is replaced); with a delay it returns null at
+     * once and a daemon thread execs after the delay, reporting a failure on
+     * stderr, since nobody is left to catch it.
+     */
     public Child execute() throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
+                if (delay > 0) {
+                    Reexec.later(this);
+                    return null;
+                }
                 Reexec.exec(this);
                 throw new AssertionError("execve returned without an error");
             }
@@ -286,6 +351,11 @@ public final class Plan {
         return unsetenvOthers;
     }
 
+    /** Why the service restarts in place (same pid, its own command line); null when a command restarts it. */
+    public String inPlace() {
+        return inPlace;
+    }
+
     /** The env option as given: NAME to value, null for a removed name. */
     public Map<String, byte[]> env() {
         return env;
@@ -316,6 +386,7 @@ public final class Plan {
         row(text, "command", Manager.join(words, " "));
         row(text, "path", Native.text(path));
         row(text, "chosen by", chosenBy());
+        if (inPlace != null) row(text, "in place", inPlace);
         row(text, "strategy", strategyText());
         row(text, "cwd", chdir == null ? "unchanged" : Native.text(chdir));
         row(text, "stdin", strategy == Strategy.EXEC ? "unchanged" : "/dev/null");

@@ -86,6 +86,26 @@ final class Reexec {
                 && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
+    /** exec after the plan's delay, from a daemon thread: the caller goes on serving meanwhile. */
+    static void later(final Plan plan) {
+        Thread thread = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    Thread.sleep((long) (plan.delay * 1000));
+                    exec(plan);
+                } catch (JRestartException e) {
+                    System.err.println("jrestart: the exec in place failed, the service goes on as it was: "
+                            + e.getMessage());
+                } catch (InterruptedException e) {
+                    System.err.println("jrestart: the exec in place was interrupted before it happened");
+                }
+            }
+        }, "jrestart-exec-in-place");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
     static void exec(Plan plan) throws JRestartException {
         Pointer path = Native.cStringMemory(plan.path, "program");
         Pointer argvp = Native.cStringArray(plan.command, "argument");
@@ -95,15 +115,19 @@ final class Reexec {
         List<Disposition> dispositions = new ArrayList<Disposition>();
         Pointer oldMask = Signals.buffer();
         boolean maskSaved = false;
+        boolean notified = false;
         try {
             // Ignored signals stay ignored across exec, and so does the mask: a JVM
             // started under nohup, or Ruby code that ignored a signal, must not pass
             // that on. Handled signals are reset by exec itself.
             resetIgnoredSignals(dispositions);
             maskSaved = Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, Signals.EMPTY_SET, oldMask) == 0;
+            // A Type=notify unit is told the service reloads; the new image sends READY=1 when it is.
+            notified = Notify.send(plan.notifySocket, "RELOADING=1\nMONOTONIC_USEC=" + Notify.monotonicMicros());
             Native.LIBC.execve(path, argvp, envp);
             throw JRestartException.errno(Native.errno(), Native.text(plan.path));
         } finally {
+            if (notified) Notify.send(plan.notifySocket, "READY=1");
             // Reached only when execve failed: the process goes on serving as it was.
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);

@@ -116,22 +116,34 @@ public final class RubyJRestart {
     }
 
     /**
-     * The JRestart::Plan for argv (the command and its arguments; empty:
-     * the restart command restart! would choose) and the options Hash of
-     * launch, plan and restart!.
+     * The JRestart::Plan of restart! (and JRestart.plan) for argv (the command
+     * and its arguments; empty: the restart command restart! chooses) and the
+     * options Hash.
      */
     @JRubyMethod(name = "__plan", module = true, visibility = Visibility.PRIVATE)
     public static IRubyObject plan(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
-        Ruby runtime = context.runtime;
         RubyArray<?> words = array(context, argv, "the command and its arguments");
-        if (!words.isEmpty() && words.eltOk(0).isNil()) throw runtime.newArgumentError("the command is nil");
+        if (!words.isEmpty() && words.eltOk(0).isNil()) throw context.runtime.newArgumentError("the command is nil");
         List<RubyString> command = strings(context, words, "the command", "argument ", "");
         Options parsed = Convert.options(context, options, Convert.LAUNCH_OPTIONS);
         try {
-            Plan plan = Plan.launch(bytes(command), parsed, Convert.environment(context), setting(context, self));
+            Plan plan = Plan.restart(bytes(command), parsed, Convert.environment(context), setting(context, self));
             return RubyPlan.newPlan(context, plan, command.isEmpty() ? null : command);
         } catch (JRestartException e) {
-            throw Convert.failure(runtime, e);
+            throw Convert.failure(context.runtime, e);
+        }
+    }
+
+    /** The JRestart::Plan of launch(command, *args, **options), argv being [command, *args]. */
+    @JRubyMethod(name = "__launch", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject launch(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
+        List<RubyString> command = strings(context, array(context, argv, "the command and its arguments"),
+                "the command", "argument ", "");
+        Options parsed = Convert.options(context, options, Convert.LAUNCH_OPTIONS);
+        try {
+            return RubyPlan.newPlan(context, Plan.launch(bytes(command), parsed, Convert.environment(context)), command);
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
         }
     }
 

@@ -4,6 +4,7 @@ import org.jrestart.core.Child;
 import org.jrestart.core.Descriptor;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.Plan;
+import org.jrestart.core.Strategy;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -103,7 +104,7 @@ public final class RubyPlan extends RubyObject {
         RubyArray<?> keep = RubyArray.newArray(runtime);
         for (int fd : plan.keep()) keep.append(runtime.newFixnum(fd));
         options.fastASet(runtime.newSymbol("keep"), keep.freeze(context));
-        options.fastASet(runtime.newSymbol("chdir"), RubyJRestart.string(runtime, plan.chdir()).freeze(context));
+        options.fastASet(runtime.newSymbol("chdir"), cwd(context));
         options.fastASet(runtime.newSymbol("log"), log(context));
         options.fastASet(runtime.newSymbol("env"), env(context));
         options.fastASet(runtime.newSymbol("delay"), delay(context));
@@ -161,7 +162,10 @@ public final class RubyPlan extends RubyObject {
         return context.runtime.newString(plan.stdout());
     }
 
-    /** Starts the planned command: this very plan, nothing converted again. */
+    /**
+     * Starts the planned command: this very plan, nothing converted again. A
+     * restart in place returns only by raising, or nil at once with a delay.
+     */
     @JRubyMethod
     public IRubyObject execute(ThreadContext context) {
         Child child;
@@ -170,6 +174,7 @@ public final class RubyPlan extends RubyObject {
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
+        if (child == null) return context.nil;
         return RubyLaunch.newLaunch(context, child, command.eltOk(0), args);
     }
 
@@ -183,9 +188,12 @@ public final class RubyPlan extends RubyObject {
         IRubyObject manager = manager(context);
         hash.fastASet(runtime.newSymbol("manager"), manager.isNil() ? manager : manager.callMethod(context, "to_h"));
         hash.fastASet(runtime.newSymbol("strategy"), strategy(context));
-        hash.fastASet(runtime.newSymbol("session"), runtime.newSymbol("new"));
-        hash.fastASet(runtime.newSymbol("cwd"), RubyJRestart.string(runtime, plan.chdir()));
-        hash.fastASet(runtime.newSymbol("stdin"), runtime.newString("/dev/null"));
+        boolean inPlace = plan.strategy() == Strategy.EXEC;
+        hash.fastASet(runtime.newSymbol("session"), runtime.newSymbol(inPlace ? "same" : "new"));
+        hash.fastASet(runtime.newSymbol("cwd"), cwd(context));
+        hash.fastASet(runtime.newSymbol("stdin"), runtime.newString(inPlace ? "unchanged" : "/dev/null"));
+        hash.fastASet(runtime.newSymbol("in_place"), plan.inPlace() == null ? context.nil
+                : runtime.newString(plan.inPlace()));
         hash.fastASet(runtime.newSymbol("stdout"), stdout(context));
         hash.fastASet(runtime.newSymbol("stderr"), stdout(context));
         hash.fastASet(runtime.newSymbol("signals"), runtime.newSymbol("default"));
@@ -214,6 +222,12 @@ public final class RubyPlan extends RubyObject {
     public IRubyObject inspect(ThreadContext context) {
         return context.runtime.newString("#<JRestart::Plan " + command.inspect() + " path="
                 + path(context).inspect() + " strategy=" + strategy(context).inspect() + ">");
+    }
+
+    /** The new program's cwd; nil in place, where it stays what it is. */
+    private IRubyObject cwd(ThreadContext context) {
+        byte[] chdir = plan.chdir();
+        return chdir == null ? context.nil : RubyJRestart.string(context.runtime, chdir).freeze(context);
     }
 
     private IRubyObject log(ThreadContext context) {
