@@ -68,10 +68,10 @@ public final class Launcher {
             throw new PosixException(e.errno(), e.subject() + " (launching " + Native.text(request.command) + ")");
         }
 
-        Child.Reaper reaper = null;
+        Child.Reservation reaping = null;
         Child child = null;
         try {
-            reaper = Child.Reaper.take(request.command);
+            reaping = Child.Reservation.take(request.command);
             if (request.strategy == Strategy.FORK) {
                 child = fork(request, path, argv.get(0), argvp, envp, keep, logFd);
             } else {
@@ -82,10 +82,10 @@ public final class Launcher {
                     child = new Child(pid.intValue(), request.command, path);
                 }
             }
-            reaper.reap(child);
+            reaping.watch(child);
             return child;
         } finally {
-            if (child == null && reaper != null) reaper.giveBack();
+            if (child == null && reaping != null) reaping.giveBack();
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }
