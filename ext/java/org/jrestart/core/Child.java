@@ -282,7 +282,7 @@ public final class Child {
         }
 
         void start() {
-            Thread thread = new Thread(this, "jrestart-reaper");
+            Thread thread = new Thread(this, "jrestart-pidfd-reaper");
             thread.setDaemon(true);
             thread.start();
         }
