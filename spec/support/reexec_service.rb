@@ -5,6 +5,8 @@
 #   info                 -> "PID GENERATION FDS": FDS counted once, at start-up
 #   reexec               -> "reexecing", then JRestart.reexec! with GENERATION + 1
 #   reexec-missing PATH  -> reexec! of PATH, which must fail: the error it raised
+#   launch-sleep         -> the pid of a `sleep 1` launched and never waited for
+#   handed               -> ENV["JRESTART_CHILDREN"], or "none"
 require "socket"
 require "jrestart"
 
@@ -26,6 +28,10 @@ loop do
     client.puts "reexecing"
     client.close
     JRestart.reexec!(env: { "JRESTART_SPEC_GENERATION" => (generation + 1).to_s })
+  when "launch-sleep"
+    client.puts JRestart.launch("/bin/sleep", "1").pid
+  when "handed"
+    client.puts ENV.fetch("JRESTART_CHILDREN", "none")
   when /\Areexec-missing (\S+)\z/
     begin
       JRestart.reexec!([Regexp.last_match(1), "--version"])

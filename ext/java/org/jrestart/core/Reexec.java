@@ -25,7 +25,8 @@ public final class Reexec {
         int[] kept = Launcher.checkKeep(keep);
         Pointer path = Native.cStringMemory(program, "program");
         Pointer argvp = Native.cStringArray(argv, "argument");
-        Pointer envp = Native.cStringArray(env, "environment entry");
+        // The new image reaps the commands this one launched and has not reaped yet.
+        Pointer envp = Native.cStringArray(Child.handOver(env), "environment entry");
 
         List<int[]> fdFlags = closeOnExec(kept);
         List<Disposition> dispositions = new ArrayList<Disposition>();

@@ -1,9 +1,11 @@
 package org.jrestart.ruby;
 
+import org.jrestart.core.Child;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.PosixException;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
+import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.runtime.load.BasicLibraryService;
 
 /**
@@ -19,10 +21,21 @@ public final class JRestartLibrary implements BasicLibraryService {
         } catch (PosixException e) {
             throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
         }
+        adoptChildren(runtime);
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
         RubyDescriptor.createDescriptorClass(runtime, jrestart);
         RubyLaunch.createLaunchClass(runtime, jrestart);
         return true;
+    }
+
+    /**
+     * Reaps the commands an image before reexec! launched, and takes their
+     * pids out of ENV so that nothing started from here inherits them.
+     */
+    private static void adoptChildren(Ruby runtime) {
+        IRubyObject env = runtime.getObject().getConstant("ENV");
+        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Child.HAND_OVER));
+        if (!pids.isNil()) Child.adopt(pids.asJavaString());
     }
 }
