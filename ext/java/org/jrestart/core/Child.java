@@ -299,6 +299,12 @@ public final class Child {
             return Native.PIDFD.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, event(fd)) == 0;
         }
 
+        /** Leaves the pidfd in the set with no event to report, until rearm. */
+        boolean disarm(int fd) {
+            return Native.PIDFD.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, PACKED ? new int[] {EPOLLONESHOT, fd, 0}
+                    : new int[] {EPOLLONESHOT, 0, fd, 0}) == 0;
+        }
+
         /** Before the pidfd is closed (which takes it out of the epoll set). */
         void forget(Child child, int fd) {
             children.remove(fd, child);
@@ -463,16 +469,21 @@ public final class Child {
             if (pidfd < 0) return awaitReaper(timeoutNanos, deadline, wakeup);
             waiters++;
             fd = pidfd;
+            // The exit then wakes only this thread: on a busy machine a second
+            // wake-up (the watcher's) costs a context switch on every exit.
+            if (armed) armed = !WATCHER.disarm(fd);
         }
         try {
             int wake = wakeup.fd();
             int[] fds = {fd, POLLIN, wake, POLLIN};
-            while (!wakeup.woken()) {
+            boolean last = false;
+            while (!last && !wakeup.woken()) {
                 int ms = -1;
                 if (timeoutNanos >= 0) {
                     long left = deadline - System.nanoTime();
-                    if (left <= 0) return false;
-                    ms = (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left + 999_999));
+                    // Past the deadline it still looks once: wait(0) reaps a child that has exited.
+                    last = left <= 0;
+                    ms = last ? 0 : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left + 999_999));
                 }
                 if (wake < 0 && (ms < 0 || ms > SLICE_MS)) ms = SLICE_MS;
                 fds[1] = POLLIN;
