@@ -520,8 +520,7 @@ public final class Child {
                     TimeUnit.NANOSECONDS.timedWait(this, left);
                 }
             } catch (InterruptedException e) {
-                // Ends the wait like a wake (the hook or JRuby's unblocker sees to the rest).
-                Thread.currentThread().interrupt();
+                // Ends the wait like a wake: InterruptHook (or JRuby's unblocker) reports it.
                 return done;
             }
         }

@@ -20,8 +20,7 @@ import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.util.ByteList;
 
-
-/** JRestart::Launch: a command started by JRestart.launch, reaped by the thread that waits for it or in the background. */
+/** JRestart::Launch: a command started by JRestart.launch, reaped by a thread waiting for it or in the background. */
 @JRubyClass(name = "JRestart::Launch")
 public final class RubyLaunch extends RubyObject {
     private static final long serialVersionUID = 1L;
@@ -105,14 +104,15 @@ public final class RubyLaunch extends RubyObject {
             while (true) {
                 long left = timeoutNanos < 0 ? -1 : Math.max(deadline - System.nanoTime(), 0);
                 wakeup.clear();
-                // Thread#raise, Thread#kill and Ctrl-C call the task's wakeup; executeTask raises them after run.
-                if (context.getThread().executeTask(context, left, new Await(child, wakeup))) break;
+                try {
+                    // Thread#raise, Thread#kill and Ctrl-C call the task's wakeup; executeTask raises them after run.
+                    if (context.getThread().executeTask(context, left, new Await(child, wakeup))) break;
+                } catch (InterruptedException e) {
+                    // Await.run never throws it; whatever interrupted the thread is raised here, if anything.
+                    context.pollThreadEvents();
+                }
                 if (left == 0) return context.nil;
             }
-        } catch (InterruptedException e) {
-            // Another wake-up than JRuby's own: the pending event, if any, is raised by the poll.
-            context.pollThreadEvents();
-            return context.nil;
         }
         try {
             return RubyProcess.RubyStatus.newProcessStatus(context.runtime, child.status(), child.pid());
