@@ -9,7 +9,7 @@ require_relative "report"
 require_relative "chart"
 require_relative "restart"
 
-# `bin/rake bench` (rakelib/bench.rake), issue 5's benchmark:
+# `bin/rake bench` (rakelib/bench.rake):
 #   1. start latency of /bin/true against touched heap size, one JVM per size
 #      (bench/heap.rb), next to the C floor (bench/spawn_floor.c) at the same size;
 #   2. the copy-on-write bill each method leaves behind;
@@ -51,7 +51,7 @@ module JRestartBench
     heaps = start_latency(settings, report, problems)
     descriptors = descriptor_work(settings, report, problems)
     restart(settings, report, problems)
-    report.section("Issue 5 targets (reported, not asserted)")
+    report.section("Targets (reported, not asserted)")
     report.targets(heaps, descriptors)
     chart(report, heaps, facts, xchart_classpath) unless heaps.empty?
     report.say

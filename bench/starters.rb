@@ -7,7 +7,7 @@ module JRestartBench
   # child JVMs (bench/heap.rb, bench/fds.rb).
   module Starters
     COMMAND = "/bin/true"
-    # A run whose child has not exited by then failed (fork's watchdog gives up after 3 × 5 s itself).
+    # A run whose child has not exited by then failed (fork's watchdog gives up after 8 × 1 s itself).
     TIMEOUT_S = 10
     NAMES = {
       launch: "JRestart.launch",

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# `bin/rake bench`: issue 5's benchmark (bench/bench.rb says what it measures).
+# `bin/rake bench`: the start-latency, descriptor and restart benchmark (bench/bench.rb says what it measures).
 # The C floor and XChart's classpath are built into tmp/bench, never committed.
 bench_tmp = File.expand_path("../tmp/bench", __dir__)
 floor = File.join(bench_tmp, "spawn_floor")

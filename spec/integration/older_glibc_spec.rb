@@ -3,11 +3,13 @@
 require "tmpdir"
 
 # glibc before 2.33 has no fstat symbol, before 2.34 no addclosefrom_np and
-# close_range, before 2.29 no addchdir_np. The service below is told to treat
-# them as absent (jrestart.hide_symbols), so the fallbacks run for real on this
-# glibc: __fxstat, one close per listed descriptor, and cd through /bin/sh.
-RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range and addchdir_np" do
-  HIDDEN = %w[fstat posix_spawn_file_actions_addclosefrom_np close_range posix_spawn_file_actions_addchdir_np].freeze
+# close_range, before 2.29 no addchdir_np, before 2.36 no pidfd_open. The
+# service below is told to treat them as absent (jrestart.hide_symbols), so the
+# fallbacks run for real on this glibc: __fxstat, one close per listed
+# descriptor, cd through /bin/sh, and a reaper thread per child.
+RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range, addchdir_np and pidfd_open" do
+  HIDDEN = %w[fstat posix_spawn_file_actions_addclosefrom_np close_range posix_spawn_file_actions_addchdir_np
+              pidfd_open].freeze
 
   before(:all) do
     @service = JRestartSpec::Processes::Service.new(java_properties: { "jrestart.hide_symbols" => HIDDEN.join(",") })
@@ -28,7 +30,18 @@ RSpec.describe "JRestart on a glibc without fstat, addclosefrom_np, close_range 
 
   it "runs the fallbacks (the precondition of the other examples)" do
     expect(@service.call("features")).to include("fstat" => "__fxstat", "closefrom" => false, "chdir" => false,
-                                                 "close_range" => false)
+                                                 "close_range" => false, "reaper" => "thread")
+  end
+
+  it "still reaps every command, waited for or not, with a thread each" do
+    waited = @service.call("launch", argv: ["/bin/sh", "-c", "exit 3"])
+    expect(@service.call("wait", pid: waited["pid"], timeout: 30)).to include("exitstatus" => 3)
+    unwaited = @service.call("launch", argv: ["/bin/true"])["pid"]
+    wait_until(message: "/bin/true to be reaped") { !File.exist?("/proc/#{unwaited}") }
+    sleeping = @service.call("launch", argv: ["/bin/sleep", "60"])["pid"]
+    started << sleeping
+    expect(@service.call("census")["reapers"]).to be >= 1
+    expect(@service.call("wait", pid: sleeping, timeout: 0.1)).to eq("timeout" => true)
   end
 
   it "reads struct stat through __fxstat" do

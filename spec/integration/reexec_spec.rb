@@ -120,6 +120,32 @@ RSpec.describe "JRestart.reexec!" do
     end
   end
 
+  it "leaves no zombie of a command launched before reexec!: the new image reaps it" do
+    Dir.mktmpdir do |dir|
+      port = JRestartSpec::Loopback.free_port
+      service = JRestart.launch(*JRestartSpec::JRuby.command, SERVICE_SCRIPT,
+                                env: { "DEMO_PORT" => port.to_s }, log: File.join(dir, "service.log"))
+      begin
+        pid, = wait_for_generation(port, 0)
+        sleeper = Integer(JRestartSpec::Loopback.ask(port, "launch-sleep"))
+        expect(JRestartSpec::Loopback.ask(port, "reexec")).to eq("reexecing")
+        wait_for_generation(port, 1)
+        # The hand-over is not passed on to what the new image starts.
+        expect(JRestartSpec::Loopback.ask(port, "handed")).to eq("none")
+        sleep 2
+        zombies = children_of(pid).select do |child|
+          File.read("/proc/#{child}/status")[/^State:\s+Z/]
+        rescue SystemCallError
+          false
+        end
+        expect(zombies).to eq([])
+        expect(children_of(pid)).not_to include(sleeper)
+      ensure
+        stop_service(service)
+      end
+    end
+  end
+
   it "keeps the supervisor's pid under runit: sv status shows the same pid, no restart" do
     Dir.mktmpdir("jrestart-reexec-runit") do |dir|
       supervised = JRestartSpec::Supervised.create("runit", dir, JRestartSpec::Loopback.free_port,

@@ -10,6 +10,8 @@
 #   restart              -> "restarting" or the error restart! raised: JRestart.restart!(delay: 0.5)
 #                           with no command, GENERATION + 1 in ENV (in place, it comes back with it)
 #   plan                 -> JRestart.plan.to_s, then a line "."
+#   launch-sleep         -> the pid of a `sleep 1` launched and never waited for
+#   handed               -> ENV["JRESTART_CHILDREN"], or "none"
 require "json"
 require "socket"
 require "jrestart"
@@ -56,6 +58,10 @@ loop do
       client.puts "#{e.class}: #{e.message}"
     end
     client.puts "."
+  when "launch-sleep"
+    client.puts JRestart.launch("/bin/sleep", "1").pid
+  when "handed"
+    client.puts ENV.fetch("JRESTART_CHILDREN", "none")
   when /\Areexec-missing (\S+)\z/
     begin
       JRestart.reexec!([Regexp.last_match(1), "--version"])

@@ -78,6 +78,38 @@ RSpec.describe "JRestart.launch" do
     expect(launch.wait(30)).to be_signaled
   end
 
+  it "reaps on the waiting thread and in one background thread, never a thread per child" do
+    expect(JRestart.features[:reaper]).to eq(:pidfd)
+    launches = Array.new(10) { JRestart.launch("/bin/sleep", "30") }
+    names = java.lang.Thread.getAllStackTraces.keySet.map(&:getName).grep(/\Ajrestart/)
+    expect(names).to eq(["jrestart-pidfd-reaper"])
+  ensure
+    launches&.each do |launch|
+      Process.kill(:KILL, launch.pid)
+      launch.wait(30)
+    end
+  end
+
+  it "says so when a Process.wait elsewhere in the JVM reaped the command first" do
+    # waitpid(-1) and jrestart's reaper race for the exit: try until Process.wait2 wins.
+    taken = 20.times.find do
+      launch = JRestart.launch("/bin/sleep", "0.3")
+      other = Process.spawn("/bin/sleep", "0.6")
+      pid, = Process.wait2
+      if pid == launch.pid
+        expect { launch.wait(30) }.to raise_error(Errno::ECHILD, "No child processes - another waitpid in this JVM " \
+                                                                 "(such as Process.wait without a pid) reaped pid " \
+                                                                 "#{pid} (/bin/sleep) first: its status is lost")
+        Process.wait(other)
+        true
+      else
+        expect(launch.wait(30)).to be_success
+        false
+      end
+    end
+    expect(taken).not_to be_nil
+  end
+
   it "gives the child ENV with env: merged over it" do
     out = File.join(tmp, "env")
     ENV["JRESTART_SPEC_INHERITED"] = "yes"

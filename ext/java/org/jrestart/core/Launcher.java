@@ -78,10 +78,10 @@ public final class Launcher {
             throw e.within(" (launching " + Native.text(command) + ")");
         }
 
-        Child.Reaper reaper = null;
+        Child.Reservation reaping = null;
         Child child = null;
         try {
-            reaper = Child.Reaper.take(command);
+            reaping = Child.Reservation.take(command);
             if (plan.strategy == Strategy.FORK) {
                 child = fork(plan, argv.get(0), argvp, envp, inheritance, logFd);
             } else {
@@ -93,10 +93,10 @@ public final class Launcher {
                     child = new Child(pid.intValue(), command, plan.path);
                 }
             }
-            reaper.reap(child);
+            reaping.watch(child);
             return child;
         } finally {
-            if (child == null && reaper != null) reaper.giveBack();
+            if (child == null && reaping != null) reaping.giveBack();
             if (logFd >= 0) Native.LIBC.close(logFd);
         }
     }

@@ -42,6 +42,7 @@ public interface LibC {
     long sysconf(int name);
     int waitpid(int pid, @Out IntByReference status, int options);
     int kill(int pid, int sig);
+    int getpid();
     int geteuid();
     int clock_gettime(int clockId, Pointer timespec);
 
@@ -79,6 +80,23 @@ public interface LibC {
     /** glibc 2.33+ exports fstat itself. */
     interface Fstat {
         int fstat(int fd, Pointer buf);
+    }
+
+    /**
+     * Linux 5.3+ with glibc 2.36+ (pidfd_open): reaping through pidfds, one
+     * background thread for every child, the caller's thread for a child it
+     * waits for. struct pollfd and the siginfo_t read here are int arrays.
+     */
+    interface Pidfd {
+        int pidfd_open(int pid, int flags);
+        int waitid(int idtype, int id, @Out int[] info, int options);
+        int poll(@In @Out int[] fds, long nfds, int timeout);
+        int epoll_create1(int flags);
+        int epoll_ctl(int epfd, int op, int fd, @In int[] event);
+        int epoll_wait(int epfd, Pointer events, int maxevents, int timeout);
+        int eventfd(int initval, int flags);
+        int eventfd_read(int fd, @Out long[] value);
+        int eventfd_write(int fd, long value);
     }
 
     /** Older glibc exports only the versioned __fxstat behind its fstat macro. */

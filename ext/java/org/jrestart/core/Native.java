@@ -27,15 +27,19 @@ final class Native {
     static final LibC.Fstat FSTAT;
     static final LibC.Fxstat FXSTAT;
     static final LibC.CloseRange CLOSE_RANGE;
+    static final LibC.Pidfd PIDFD;
 
     // Names listed in this system property are treated as absent from libc, so
     // that the specs can run the fallbacks an older glibc needs (fstat before
-    // 2.33, addclosefrom_np and close_range before 2.34, addchdir_np before 2.29) on this one.
+    // 2.33, addclosefrom_np and close_range before 2.34, addchdir_np before 2.29,
+    // pidfd_open before 2.36) on this one.
     private static final List<String> HIDDEN = Arrays.asList(System.getProperty("jrestart.hide_symbols", "").split(","));
 
     static final int EINTR = Errno.EINTR.intValue();
     static final int EBADF = Errno.EBADF.intValue();
     static final int EAGAIN = Errno.EAGAIN.intValue();
+    static final int ECHILD = Errno.ECHILD.intValue();
+    static final int EMFILE = Errno.EMFILE.intValue();
 
     static {
         String name = Platform.getNativePlatform().getStandardCLibraryName();
@@ -48,6 +52,7 @@ final class Native {
         FSTAT = fstat;
         FXSTAT = fstat == null ? load(LibC.Fxstat.class, name) : null;
         CLOSE_RANGE = load(LibC.CloseRange.class, name);
+        PIDFD = load(LibC.Pidfd.class, name);
     }
 
     private Native() {

@@ -109,7 +109,8 @@ final class Reexec {
     static void exec(Plan plan) throws JRestartException {
         Pointer path = Native.cStringMemory(plan.path, "program");
         Pointer argvp = Native.cStringArray(plan.command, "argument");
-        Pointer envp = Native.cStringArray(plan.environment, "environment entry");
+        // The new image reaps the commands this one launched and has not reaped yet.
+        Pointer envp = Native.cStringArray(Child.handOver(plan.environment), "environment entry");
 
         List<int[]> fdFlags = closeOnExec(plan.inheritance());
         List<Disposition> dispositions = new ArrayList<Disposition>();

@@ -1,9 +1,11 @@
 package org.jrestart.ruby;
 
+import org.jrestart.core.Child;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
+import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.runtime.load.BasicLibraryService;
 
 /**
@@ -19,6 +21,7 @@ public final class JRestartLibrary implements BasicLibraryService {
         } catch (JRestartException e) {
             throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
         }
+        adoptChildren(runtime);
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
         RubyDescriptor.createDescriptorClass(runtime, jrestart);
@@ -26,5 +29,15 @@ public final class JRestartLibrary implements BasicLibraryService {
         RubyPlan.createPlanClass(runtime, jrestart);
         RubyDetect.createDetectModule(runtime, jrestart);
         return true;
+    }
+
+    /**
+     * Reaps the commands an image before reexec! launched, and takes their
+     * pids out of ENV so that nothing started from here inherits them.
+     */
+    private static void adoptChildren(Ruby runtime) {
+        IRubyObject env = runtime.getObject().getConstant("ENV");
+        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Child.HAND_OVER));
+        if (!pids.isNil()) Child.adopt(pids.asJavaString());
     }
 }

@@ -2,6 +2,7 @@ package org.jrestart.ruby;
 
 import org.jrestart.core.Child;
 import org.jrestart.core.JRestartException;
+import org.jrestart.core.Wakeup;
 import org.jruby.Ruby;
 import org.jruby.RubyClass;
 import org.jruby.RubyComplex;
@@ -9,6 +10,7 @@ import org.jruby.RubyModule;
 import org.jruby.RubyNumeric;
 import org.jruby.RubyObject;
 import org.jruby.RubyProcess;
+import org.jruby.RubyThread;
 import org.jruby.anno.JRubyClass;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.runtime.ObjectAllocator;
@@ -16,15 +18,10 @@ import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.util.ByteList;
 
-import java.util.concurrent.TimeUnit;
-
-/** JRestart::Launch: a command started by JRestart.launch, reaped in the background. */
+/** JRestart::Launch: a command started by JRestart.launch, reaped by a thread waiting for it or in the background. */
 @JRubyClass(name = "JRestart::Launch")
 public final class RubyLaunch extends RubyObject {
     private static final long serialVersionUID = 1L;
-    // wait sleeps in slices this long, so Thread#raise, Thread#kill and Ctrl-C reach a waiting thread.
-    private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-
     private transient Child child;
     private IRubyObject command;
     private IRubyObject args;
@@ -96,20 +93,45 @@ public final class RubyLaunch extends RubyObject {
 
     private IRubyObject waitFor(ThreadContext context, long timeoutNanos) {
         long deadline = System.nanoTime() + timeoutNanos;
-        while (true) {
-            long slice = timeoutNanos < 0 ? SLICE_NANOS : Math.min(SLICE_NANOS, deadline - System.nanoTime());
-            try {
-                if (child.await(Math.max(slice, 0))) break;
-            } catch (InterruptedException interrupted) {
-                // JRuby interrupts a thread to deliver Thread#raise; pollThreadEvents raises it.
+        try (Wakeup wakeup = new Wakeup()) {
+            while (true) {
+                long left = timeoutNanos < 0 ? -1 : Math.max(deadline - System.nanoTime(), 0);
+                wakeup.clear();
+                try {
+                    // Thread#raise, Thread#kill and Ctrl-C call the task's wakeup; executeTask raises them after run.
+                    if (context.getThread().executeTask(context, left, new Await(child, wakeup))) break;
+                } catch (InterruptedException e) {
+                    // Await.run never throws it; whatever interrupted the thread is raised here, if anything.
+                    context.pollThreadEvents();
+                }
+                if (left == 0) return context.nil;
             }
-            context.pollThreadEvents();
-            if (timeoutNanos >= 0 && System.nanoTime() - deadline >= 0) return context.nil;
         }
         try {
             return RubyProcess.RubyStatus.newProcessStatus(context.runtime, child.status(), child.pid());
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
+        }
+    }
+
+    /** Child.await as a blocking task of the Ruby thread. */
+    private static final class Await implements RubyThread.Task<Long, Boolean> {
+        private final Child child;
+        private final Wakeup wakeup;
+
+        Await(Child child, Wakeup wakeup) {
+            this.child = child;
+            this.wakeup = wakeup;
+        }
+
+        @Override
+        public Boolean run(ThreadContext context, Long timeoutNanos) {
+            return child.await(timeoutNanos, wakeup);
+        }
+
+        @Override
+        public void wakeup(RubyThread thread, Long timeoutNanos) {
+            wakeup.wake();
         }
     }
 
