@@ -121,10 +121,40 @@ RSpec.describe "JRestart.plan" do
     expect(launch.wait(30)).to be_success
   end
 
+  describe "executed as restart! executes it" do
+    it "raises JRestart::Error with the status and output of a command that fails at once" do
+      failing = ["/bin/sh", "-c", "echo 'Failed to restart jsvc.service: Access denied' >&2; exit 4"]
+      expect { JRestart.plan(*failing).execute }
+        .to raise_error(JRestart::Error, /failed at once \(exit status 4\).*left as it was.*Access denied/)
+      Dir.mktmpdir do |dir|
+        log = File.join(dir, "restart.log")
+        File.write(log, "an earlier line\n")
+        expect { JRestart.plan(*failing, log: log).execute }
+          .to raise_error(JRestart::Error) { |e| expect(e.message).not_to include("an earlier line") }
+        expect(File.read(log)).to end_with("Access denied\n")
+      end
+    end
+
+    it "returns the Launch of a command that succeeds, or is still running after the window" do
+      expect(JRestart.plan("/bin/true").execute.wait(5)).to be_success
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      launch = JRestart.plan("/bin/sleep", "30").execute
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be >= 1.9
+      expect(launch.exited?).to be(false)
+      Process.kill(:KILL, launch.pid)
+      expect(launch.wait(30)).to be_signaled
+    end
+
+    it "does not watch a command with a delay, nor a launch: their outcome goes to the log" do
+      expect(JRestart.plan("/bin/false", delay: 0.1).execute.wait(30).exitstatus).to eq(1)
+      expect(JRestart.launch("/bin/false").wait(30).exitstatus).to eq(1)
+    end
+  end
+
   it "is what execute (and so restart!) launches" do
-    plan = JRestart.plan("/bin/sh", "-c", "exit 4")
+    plan = JRestart.plan("/bin/sh", "-c", "exit 0")
     launch = plan.execute
-    expect([launch.command, launch.args, launch.path]).to eq(["/bin/sh", ["-c", "exit 4"], plan.path])
-    expect(launch.wait(30).exitstatus).to eq(4)
+    expect([launch.command, launch.args, launch.path]).to eq(["/bin/sh", ["-c", "exit 0"], plan.path])
+    expect(launch.wait(30)).to be_success
   end
 end

@@ -62,8 +62,12 @@ public final class Launcher {
     private Launcher() {
     }
 
-    /** Starts what plan says (posix_spawn, or fork for Strategy.FORK); Plan.execute is the way in. */
-    static Child launch(Plan plan) throws JRestartException {
+    /**
+     * Starts what plan says (posix_spawn, or fork for Strategy.FORK); Plan.execute
+     * is the way in. output, when not -1, is the command's stdout and stderr
+     * instead of the log or /dev/null.
+     */
+    static Child launch(Plan plan, int output) throws JRestartException {
         byte[] command = plan.command.get(0);
         List<byte[]> argv = argv(plan);
         Pointer argvp = Native.cStringArray(argv, "argument");
@@ -73,7 +77,7 @@ public final class Launcher {
         try {
             inheritance = plan.inheritance();
             // Opened last: nothing after it can refuse the request before the spawn.
-            logFd = plan.log == null ? -1 : openLog(plan.log);
+            logFd = output >= 0 ? duplicate(output) : plan.log == null ? -1 : openLog(plan.log);
         } catch (JRestartException e) {
             throw e.within(" (launching " + Native.text(command) + ")");
         }
@@ -118,6 +122,13 @@ public final class Launcher {
             if (setup.stdin >= 0) Native.LIBC.close(setup.stdin);
             if (setup.stdout >= 0 && setup.stdout != logFd) Native.LIBC.close(setup.stdout);
         }
+    }
+
+    /** A close-on-exec copy of fd above 2, which the launch may close when it is done. */
+    private static int duplicate(int fd) throws JRestartException {
+        int copy = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) throw JRestartException.errno(Native.errno(), "fcntl(F_DUPFD_CLOEXEC)");
+        return copy;
     }
 
     private static int openStdio(int flags) throws JRestartException {
@@ -177,8 +188,17 @@ public final class Launcher {
 
     /** posix_spawn's attributes and file actions for one launch, destroyed by close(). */
     private static final class SpawnSetup implements AutoCloseable {
-        final Pointer attr = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
-        final Pointer actions = Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true);
+        // Native memory is reused per thread: a launch then allocates little that the GC must
+        // clean up, which is where the slowest launches spent their time.
+        private static final ThreadLocal<Pointer[]> MEMORY = new ThreadLocal<Pointer[]>() {
+            @Override
+            protected Pointer[] initialValue() {
+                return new Pointer[] {Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true),
+                    Memory.allocateDirect(Native.RUNTIME, OPAQUE_SIZE, true)};
+            }
+        };
+        final Pointer attr = MEMORY.get()[0];
+        final Pointer actions = MEMORY.get()[1];
         private boolean attrReady;
         private boolean actionsReady;
 

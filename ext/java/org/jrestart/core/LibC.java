@@ -59,6 +59,7 @@ public interface LibC {
     int pipe2(@Out int[] fds, int flags);
     int poll(Pointer fds, long nfds, int timeout);
     long read(int fd, Pointer buf, long count);
+    long pread(int fd, Pointer buf, long count, long offset);
     long write(int fd, Pointer buf, long count);
     void _exit(int status);
 
@@ -75,6 +76,11 @@ public interface LibC {
     /** glibc 2.34+: closes the forked child's descriptors in a few calls, without a race. */
     interface CloseRange {
         int close_range(int first, int last, int flags);
+    }
+
+    /** glibc 2.27+: an anonymous file for the restart command's output, read if it fails fast. */
+    interface MemfdCreate {
+        int memfd_create(@In byte[] name, int flags);
     }
 
     /** glibc 2.33+ exports fstat itself. */

@@ -28,6 +28,7 @@ final class Native {
     static final LibC.Fxstat FXSTAT;
     static final LibC.CloseRange CLOSE_RANGE;
     static final LibC.Pidfd PIDFD;
+    static final LibC.MemfdCreate MEMFD;
 
     // Names listed in this system property are treated as absent from libc, so
     // that the specs can run the fallbacks an older glibc needs (fstat before
@@ -53,6 +54,7 @@ final class Native {
         FXSTAT = fstat == null ? load(LibC.Fxstat.class, name) : null;
         CLOSE_RANGE = load(LibC.CloseRange.class, name);
         PIDFD = load(LibC.Pidfd.class, name);
+        MEMFD = load(LibC.MemfdCreate.class, name);
     }
 
     private Native() {

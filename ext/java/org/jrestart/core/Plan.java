@@ -97,10 +97,12 @@ public final class Plan {
     final String inPlace;
     /** The service's $NOTIFY_SOCKET, told of an exec in place; null when it has none. */
     final byte[] notifySocket;
+    /** A restart without a delay: execute watches the command fail fast (FailFast). */
+    final boolean failFast;
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
-                 int[] keep, byte[] sleep, byte[] notifySocket) {
+                 int[] keep, byte[] sleep, byte[] notifySocket, boolean restart) {
         this.command = choice.command;
         this.path = path;
         this.source = choice.source;
@@ -117,13 +119,14 @@ public final class Plan {
         this.environment = Collections.unmodifiableList(environment);
         this.inPlace = choice.inPlace;
         this.notifySocket = notifySocket;
+        this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
     }
 
     /** The plan to start command (its first word, then its arguments) detached: launch. */
     public static Plan launch(List<byte[]> command, Options options, Map<String, byte[]> environment)
             throws JRestartException {
         if (command.isEmpty()) throw JRestartException.invalid("the command is missing");
-        return detached(new Choice(command, Source.ARGUMENT, null, null), options, environment);
+        return detached(new Choice(command, Source.ARGUMENT, null, null), options, environment, false);
     }
 
     /**
@@ -153,10 +156,10 @@ public final class Plan {
                     + " PID 1 of a pid namespace exits, the kernel kills every process in it. Restart in place instead:"
                     + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
         }
-        return detached(choice, options, environment);
+        return detached(choice, options, environment, true);
     }
 
-    private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment)
+    private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment, boolean restart)
             throws JRestartException {
         if (options.strategy != Strategy.SPAWN && options.strategy != Strategy.FORK) {
             throw JRestartException.invalid("strategy: must be spawn or fork, got " + name(options.strategy));
@@ -182,7 +185,7 @@ public final class Plan {
             } catch (JRestartException e) {
                 throw e.within(" (launching " + Native.text(name) + ")");
             }
-            return new Plan(choice, path, options, options.strategy, entries, keep, sleep, null);
+            return new Plan(choice, path, options, options.strategy, entries, keep, sleep, null, restart);
         } catch (JRestartException e) {
             throw e.command(name);
         }
@@ -216,7 +219,7 @@ public final class Plan {
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
         return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null,
-                service.get("NOTIFY_SOCKET"));
+                service.get("NOTIFY_SOCKET"), false);
     }
 
     private static void checkDelay(Options options) throws JRestartException {
@@ -274,7 +277,7 @@ public final class Plan {
                 Reexec.exec(this);
                 throw new AssertionError("execve returned without an error");
             }
-            return Launcher.launch(this);
+            return failFast ? FailFast.launch(this) : Launcher.launch(this, -1);
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
@@ -387,6 +390,10 @@ public final class Plan {
         row(text, "path", Native.text(path));
         row(text, "chosen by", chosenBy());
         if (inPlace != null) row(text, "in place", inPlace);
+        if (failFast) {
+            row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
+                    + " at once raises, with its status and output");
+        }
         row(text, "strategy", strategyText());
         row(text, "cwd", chdir == null ? "unchanged" : Native.text(chdir));
         row(text, "stdin", strategy == Strategy.EXEC ? "unchanged" : "/dev/null");
