@@ -29,6 +29,14 @@ module JRestartSpec
 
     class Unavailable < StandardError; end
 
+    # A unit of the system manager, or of manager_user's systemd --user, whose
+    # service answers on 127.0.0.1:port and writes to run_dir inside.
+    Unit = Struct.new(:name, :port, :run_dir, :manager_user) do
+      def service
+        "#{name}.service"
+      end
+    end
+
     def self.rootfs
       File.join(CACHE, "systemd-#{SUITE}")
     end

@@ -12,9 +12,12 @@
 #               inherited=none"), or "error CLASS: MESSAGE"; no answer at all
 #               if the restart replaced this JVM before it could answer
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
+#   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
+#               start of it (new session, this process's cgroup): its pid
 #   exit     -> exits (status 0) once the answer is sent
 require "json"
 require "securerandom"
+require "shellwords"
 require "socket"
 require "jrestart"
 
@@ -67,6 +70,8 @@ loop do
       client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid
+    when "launch-env-command"
+      client.puts JRestart.launch(*Shellwords.split(ENV.fetch("JRESTART_COMMAND")), log: restart_log, delay: 1).pid
     when "exit"
       client.puts "exiting"
       client.close
