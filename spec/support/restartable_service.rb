@@ -1,0 +1,87 @@
+# frozen_string_literal: true
+
+# A JRuby service for the systemd and container specs, on 127.0.0.1:$DEMO_PORT,
+# restart log in $DEMO_RUN_DIR. One line per connection:
+#   pid      -> Process.pid (the pid in this process's own pid namespace)
+#   info     -> JSON: pid, ppid, uid, jvm (a token new in every JVM), the
+#               JVM's start time and RLIMIT_NOFILE
+#   plan     -> JSON: what JRestart.plan says restart! with no command would
+#               run (command, source, manager, strategy), or the error it raises
+#   restart  -> JRestart.restart!(log:, delay: 1) with no command, answered as
+#               examples/demo_service.rb answers it ("restarting PID via=HOW
+#               inherited=none"), or "error CLASS: MESSAGE"; no answer at all
+#               if the restart replaced this JVM before it could answer
+#   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
+#   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
+#               start of it (new session, this process's cgroup): its pid
+#   exit     -> exits (status 0) once the answer is sent
+require "json"
+require "securerandom"
+require "shellwords"
+require "socket"
+require "jrestart"
+
+port = Integer(ENV.fetch("DEMO_PORT"))
+restart_log = File.join(ENV.fetch("DEMO_RUN_DIR"), "restart.log")
+jvm = SecureRandom.hex(8)
+started = java.lang.management.ManagementFactory.runtime_mx_bean.start_time
+
+def inherited_from_me(pid)
+  mine = Dir.children("/proc/self/fd").filter_map do |fd|
+    File.readlink("/proc/self/fd/#{fd}") if fd.to_i > 2
+  rescue Errno::ENOENT
+    nil
+  end
+  Dir.children("/proc/#{pid}/fd").select { |fd| fd.to_i > 2 }.filter_map do |fd|
+    target = File.readlink("/proc/#{pid}/fd/#{fd}")
+    "#{fd}:#{target}" if mine.include?(target)
+  rescue Errno::ENOENT
+    nil
+  end
+end
+
+def plan_summary(restart_log)
+  plan = JRestart.plan(log: restart_log, delay: 1)
+  manager = plan.manager
+  { command: plan.command, source: plan.source, manager: manager&.name, service: manager&.service,
+    strategy: plan.strategy }
+rescue StandardError => e
+  { error: "#{e.class}: #{e.message}" }
+end
+
+server = TCPServer.new("127.0.0.1", port)
+$stdout.sync = true
+puts "restartable-service #{Process.pid} jvm=#{jvm} listening on 127.0.0.1:#{port}"
+
+loop do
+  Thread.new(server.accept) do |client|
+    case client.gets.to_s.strip
+    when "info"
+      client.puts JSON.generate(pid: Process.pid, ppid: Process.ppid, uid: Process.uid, jvm: jvm, started: started,
+                                nofile: Process.getrlimit(:NOFILE))
+    when "plan"
+      client.puts JSON.generate(plan_summary(restart_log))
+    when "restart"
+      # The delay lets this request be answered before the manager stops us.
+      launch = JRestart.restart!(log: restart_log, delay: 1)
+      inherited = inherited_from_me(launch.pid)
+      choice = JRestart.restart_command
+      via = [choice.source, choice.manager&.name].compact.join(":")
+      client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+    when /\Alaunch-sleep (\d+)\z/
+      client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid
+    when "launch-env-command"
+      client.puts JRestart.launch(*Shellwords.split(ENV.fetch("JRESTART_COMMAND")), log: restart_log, delay: 1).pid
+    when "exit"
+      client.puts "exiting"
+      client.close
+      exit!(0)
+    else
+      client.puts Process.pid
+    end
+  rescue StandardError => e
+    client.puts "error #{e.class}: #{e.message}"
+  ensure
+    client.close unless client.closed?
+  end
+end
