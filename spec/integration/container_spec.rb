@@ -8,9 +8,8 @@ require_relative "../support/supervised"
 # `unshare --pid --fork --mount-proc`, the JVM as its PID 1 or as the child of
 # Debian's tini. No manager runs there, and when the namespace's PID 1 exits
 # the kernel kills everything else in it, so no detached command can restart
-# the service from outside the JVM: it has to restart in place. The controls
-# show both facts today; the in-place restarts are pending until the lead's
-# mechanism lands (they report a failure the day they pass).
+# the service from outside the JVM: it has to restart in place. The control
+# shows that a detached command dies with the namespace.
 RSpec.describe "restart! in a container (pid namespace)", :container do
   def script
     File.expand_path("../support/restartable_service.rb", __dir__)
@@ -45,12 +44,12 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
 
   # Starts the service in a new pid namespace; yields [port, dir]. Kills the
   # namespace (its PID 1) and reaps unshare whatever happens.
-  def in_container(init, prefix: [])
+  def in_container(init, prefix: [], env: {})
     Dir.mktmpdir("jrestart-container") do |dir|
       port = JRestartSpec::Loopback.free_port
       argv = [*prefix, "unshare", "--pid", "--fork", "--mount-proc", *init,
               *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), script]
-      @unshare = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir },
+      @unshare = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir, **env },
                                         log: File.join(dir, "service.log"))
       begin
         info = wait_for_info(port) { true }
@@ -99,10 +98,11 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
 
   setups.each do |setup, (init, ns_pid)|
     describe setup do
-      it "control: restart! with no command finds nothing to run (no manager, cgroup 0::/)" do
-        in_container(init) do |port, _, info|
+      it "refuses a named restart command, which would be killed half-way with the namespace" do
+        in_container(init, env: { "JRESTART_COMMAND" => "/bin/true" }) do |port, _, info|
           expect(info["pid"]).to eq(ns_pid)
-          expect(JRestartSpec::Loopback.ask(port, "restart")).to match(/\Aerror .*has no command to run/)
+          expect(JRestartSpec::Loopback.ask(port, "restart"))
+            .to match(%r{\Aerror JRestart::Error: restart with /bin/true refused: it would die half-way, with this container})
         end
       end
 
@@ -119,8 +119,9 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
       end
 
       it "restart! with no command restarts in place #{rounds} times: pid #{ns_pid} throughout, a new JVM each round" do
-        pending("containers: restart in place, issue 11 item 1")
         in_container(init) do |port, _, info|
+          plan = JSON.parse(JRestartSpec::Loopback.ask(port, "plan"))
+          expect(plan).to include("source" => "detected", "manager" => "container", "strategy" => "exec")
           seconds = rounds.times.map do
             info, took = restart_in_place(port, info)
             took
@@ -143,7 +144,6 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
       skip "cannot raise RLIMIT_NOFILE to 2^30 here (hard limit #{Process.getrlimit(:NOFILE).last}; " \
            "CAP_SYS_RESOURCE: #{(Integer(proc_status("self", "CapEff"), 16) >> 24).odd?})"
     end
-    pending("containers: restart in place, issue 11 item 1")
     in_container([], prefix: ["prlimit", "--nofile=#{limit}:#{limit}"]) do |port, _, info|
       expect(info["nofile"]).to eq([limit, limit])
       fresh, took = restart_in_place(port, info)

@@ -251,11 +251,28 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       stop_unit(unit)
     end
 
-    it "restart! with no command restarts it, each round a new MainPID answering" do
-      pending("unprivileged restart: issue 11 item 1")
+    it "restart! with no command restarts it in place: the same MainPID, a new JVM each round, the unit active" do
       unit = start_unit("jrestart-user", user: JRestartSpec::Nspawn::USER)
-      plan_of(unit, "User= unit")
-      restart_rounds(unit, "User= unit")
+      expect(plan_of(unit, "User= unit")).to include("source" => "detected", "manager" => "systemd",
+                                                      "strategy" => "exec")
+      started = now
+      seconds = rounds.times.map do |i|
+        old = JSON.parse(JRestartSpec::Loopback.ask(unit.port, "info").to_s)
+        asked = now
+        reply = JRestartSpec::Loopback.ask(unit.port, "restart").to_s
+        expect(reply).to start_with("restarting in-place via=detected:systemd"), "round #{i + 1}: #{reply}"
+        fresh = nil
+        wait_until(timeout: 60, message: "round #{i + 1}: a new JVM in MainPID #{@pid}\n#{diagnostics(unit)}") do
+          answer = JRestartSpec::Loopback.ask(unit.port, "info")
+          fresh = answer && JSON.parse(answer)
+          fresh && fresh["jvm"] != old["jvm"]
+        end
+        expect(fresh["pid"]).to eq(@pid)
+        expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
+        now - asked
+      end
+      report(format("User= unit: %d/%d in-place restarts in %.0f s, request to new JVM answering: median %.2f s, " \
+                    "max %.2f s", seconds.size, rounds, now - started, seconds.sort[seconds.size / 2], seconds.max))
     ensure
       stop_unit(unit)
     end

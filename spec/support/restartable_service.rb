@@ -9,8 +9,8 @@
 #               run (command, source, manager, strategy), or the error it raises
 #   restart  -> JRestart.restart!(log:, delay: 1) with no command, answered as
 #               examples/demo_service.rb answers it ("restarting PID via=HOW
-#               inherited=none"), or "error CLASS: MESSAGE"; no answer at all
-#               if the restart replaced this JVM before it could answer
+#               inherited=none"), "restarting in-place via=HOW" when this JVM
+#               execs itself after the delay, or "error CLASS: MESSAGE"
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
@@ -64,10 +64,15 @@ loop do
     when "restart"
       # The delay lets this request be answered before the manager stops us.
       launch = JRestart.restart!(log: restart_log, delay: 1)
-      inherited = inherited_from_me(launch.pid)
       choice = JRestart.restart_command
       via = [choice.source, choice.manager&.name].compact.join(":")
-      client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+      if launch.nil?
+        # In place: this JVM execs itself after the delay, same pid.
+        client.puts "restarting in-place via=#{via}"
+      else
+        inherited = inherited_from_me(launch.pid)
+        client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+      end
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid
     when "launch-env-command"
