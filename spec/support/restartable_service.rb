@@ -9,7 +9,8 @@
 #               run (command, source, manager, strategy), or the error it raises
 #   restart  -> JRestart.restart!(log:, delay: 1) with no command, answered as
 #               examples/demo_service.rb answers it ("restarting PID via=HOW
-#               inherited=none"), "restarting in-place via=HOW" when this JVM
+#               inherited=none", or inherited=exited when the command was
+#               already gone), "restarting in-place via=HOW" when this JVM
 #               execs itself after the delay, or "error CLASS: MESSAGE"
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
@@ -70,8 +71,10 @@ loop do
         # In place: this JVM execs itself after the delay, same pid.
         client.puts "restarting in-place via=#{via}"
       else
-        inherited = inherited_from_me(launch.pid)
-        client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+        # A command that handed its work to systemd (systemd-run) may be gone already: nothing to look at.
+        inherited = File.directory?("/proc/#{launch.pid}/fd") ? inherited_from_me(launch.pid) : nil
+        shown = inherited.nil? ? "exited" : inherited.empty? ? "none" : inherited.join(",")
+        client.puts "restarting #{launch.pid} via=#{via} inherited=#{shown}"
       end
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid

@@ -64,12 +64,19 @@ public final class Plan {
         public final Source source;
         public final Manager manager;
         public final String inPlace;
+        /** How the command is started out of the service's reach (systemd-run), and why; null when it is not. */
+        public final String escape;
 
         Choice(List<byte[]> command, Source source, Manager manager, String inPlace) {
+            this(command, source, manager, inPlace, null);
+        }
+
+        Choice(List<byte[]> command, Source source, Manager manager, String inPlace, String escape) {
             this.command = Collections.unmodifiableList(copy(command));
             this.source = source;
             this.manager = manager;
             this.inPlace = inPlace;
+            this.escape = escape;
         }
     }
 
@@ -95,6 +102,8 @@ public final class Plan {
     final List<byte[]> environment;
     /** Why this restart happens in place (Strategy.EXEC chosen for the service); null otherwise. */
     final String inPlace;
+    /** How the named command escapes the service's cgroup (systemd-run); null otherwise. */
+    final String escape;
     /** The service's $NOTIFY_SOCKET, told of an exec in place; null when it has none. */
     final byte[] notifySocket;
     /** A restart without a delay: execute watches the command fail fast (FailFast). */
@@ -118,6 +127,7 @@ public final class Plan {
         this.env = Collections.unmodifiableMap(new LinkedHashMap<String, byte[]>(options.env));
         this.environment = Collections.unmodifiableList(environment);
         this.inPlace = choice.inPlace;
+        this.escape = choice.escape;
         this.notifySocket = notifySocket;
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
     }
@@ -155,6 +165,11 @@ public final class Plan {
                     + " die half-way, with this container (" + Manager.join(container.evidence, "; ") + "): when"
                     + " PID 1 of a pid namespace exits, the kernel kills every process in it. Restart in place instead:"
                     + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
+        }
+        Manager unit = choice.source == Source.DETECTED ? null
+                : Detect.systemd(Detect.read("/proc/" + pid + "/cgroup"), text(environment));
+        if (unit != null && !Escape.handsToSystemd(choice.command)) {
+            return detached(Escape.through(unit, choice, options), Escape.options(options), environment, true);
         }
         return detached(choice, options, environment, true);
     }
@@ -390,6 +405,7 @@ public final class Plan {
         row(text, "path", Native.text(path));
         row(text, "chosen by", chosenBy());
         if (inPlace != null) row(text, "in place", inPlace);
+        if (escape != null) row(text, "escape", escape);
         if (failFast) {
             row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
                     + " at once raises, with its status and output");

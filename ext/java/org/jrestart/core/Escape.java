@@ -1,0 +1,86 @@
+package org.jrestart.core;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A restart command named by the owner (an argument, JRestart.command,
+ * JRESTART_COMMAND) runs, under systemd, in the unit's cgroup: when it stops
+ * the unit, systemd kills it with the unit, half-way. So it is handed to
+ * systemd as a transient service of its own (systemd-run --no-block
+ * --collect), outside the unit; systemd-run returns once the job is queued,
+ * before the service is asked to stop. Without the right to do that (a system
+ * unit, not root) the restart is refused: nothing that would be killed
+ * half-way is started.
+ */
+final class Escape {
+    private static final List<String> SYSTEMD_TOOLS = Arrays.asList("systemctl", "systemd-run");
+
+    private Escape() {
+    }
+
+    /** systemctl and systemd-run hand their work to systemd: they need no escape. */
+    static boolean handsToSystemd(List<byte[]> command) {
+        String first = Native.text(command.get(0));
+        return SYSTEMD_TOOLS.contains(first.substring(first.lastIndexOf('/') + 1));
+    }
+
+    /** The choice rewritten as a systemd-run of it; throws where that is not allowed. */
+    static Plan.Choice through(Manager unit, Plan.Choice choice, Options options) throws JRestartException {
+        boolean user = unit.command.contains("--user");
+        String name = Native.text(choice.command.get(0));
+        if (!user && Native.LIBC.geteuid() != 0) {
+            throw JRestartException.state("restart with " + name + " refused: under the system unit " + unit.service
+                    + " (" + Manager.join(unit.evidence, "; ") + "), it would run in the unit's cgroup and be killed"
+                    + " half-way if it stops the unit, and without root it cannot be handed to systemd (systemd-run)."
+                    + " Use restart! with no command, which restarts in place, or a command that asks systemd itself"
+                    + " (systemctl, systemd-run) with a polkit rule that allows it");
+        }
+        List<byte[]> argv = new ArrayList<byte[]>();
+        argv.add(bytes("systemd-run"));
+        if (user) argv.add(bytes("--user"));
+        argv.add(bytes("--no-block"));
+        argv.add(bytes("--collect"));
+        argv.add(bytes("--quiet"));
+        argv.add(bytes("--description=jrestart: restart " + unit.service));
+        argv.add(concat("--working-directory=", options.chdir));
+        if (options.log != null) {
+            argv.add(concat("--property=StandardOutput=append:", options.log));
+            argv.add(concat("--property=StandardError=append:", options.log));
+        }
+        // The transient service gets systemd's environment, not the JVM's: what env: sets is passed on.
+        for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
+            if (e.getValue() != null) argv.add(concat("--setenv=" + e.getKey() + "=", e.getValue()));
+        }
+        if (options.delay > 0) {
+            argv.add(bytes(String.format(Locale.ROOT, "--on-active=%dms", Math.max(1, Math.round(options.delay * 1000)))));
+        }
+        argv.add(bytes("--"));
+        argv.addAll(choice.command);
+        return new Plan.Choice(argv, choice.source, choice.manager, null, "handed to systemd as a transient service "
+                + "(systemd-run), out of " + unit.service + "'s cgroup, which systemd kills when it stops the unit");
+    }
+
+    /** systemd-run itself: started at once (the delay is the timer's), its output to the log. */
+    static Options options(Options options) {
+        Options copy = new Options().close(options.close).keep(options.keep).chdir(new byte[] {'/'}).log(options.log)
+                .unsetenvOthers(options.unsetenvOthers).strategy(options.strategy);
+        for (Map.Entry<String, byte[]> e : options.env.entrySet()) copy.env(e.getKey(), e.getValue());
+        return copy;
+    }
+
+    private static byte[] concat(String prefix, byte[] value) {
+        byte[] head = bytes(prefix);
+        byte[] all = Arrays.copyOf(head, head.length + value.length);
+        System.arraycopy(value, 0, all, head.length, value.length);
+        return all;
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}
