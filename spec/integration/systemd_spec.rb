@@ -212,7 +212,6 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     end
 
     it "#{quick_restarts} quick restart!s: the service is up at the end, any refusal explained" do
-      pending("start-limit guard: issue 11 item 3")
       unit = start_unit("jrestart-limit", start_limit: start_limit)
       plan_of(unit, "start-limited unit")
       refusals = []
@@ -234,6 +233,8 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       end
       expect(show(unit)).to include("ActiveState" => "active", "MainPID" => @pid.to_s)
       expect(JRestartSpec::Loopback.ask(unit.port, "pid")).to eq(@pid.to_s)
+      # The initial start and 4 restarts make StartLimitBurst=5: the 5th restart! is the one refused.
+      expect([restarts, refusals.size]).to eq([4, 1])
       report("start-limited unit: #{restarts} restarts, refusals: #{refusals.empty? ? "none" : refusals.join(" | ")}")
     ensure
       stop_unit(unit)

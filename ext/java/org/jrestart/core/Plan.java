@@ -108,6 +108,8 @@ public final class Plan {
     final byte[] notifySocket;
     /** A restart without a delay: execute watches the command fail fast (FailFast). */
     final boolean failFast;
+    /** The start limit of the unit a restart through systemd starts again; null otherwise. */
+    private StartLimit startLimit;
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
@@ -166,12 +168,14 @@ public final class Plan {
                     + " PID 1 of a pid namespace exits, the kernel kills every process in it. Restart in place instead:"
                     + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
         }
-        Manager unit = choice.source == Source.DETECTED ? null
+        Manager unit = choice.source == Source.DETECTED ? choice.manager
                 : Detect.systemd(Detect.read("/proc/" + pid + "/cgroup"), text(environment));
-        if (unit != null && !Escape.handsToSystemd(choice.command)) {
-            return detached(Escape.through(unit, choice, options), Escape.options(options), environment, true);
-        }
-        return detached(choice, options, environment, true);
+        boolean systemd = unit != null && unit.name.equals("systemd");
+        Plan plan = systemd && choice.source != Source.DETECTED && !Escape.handsToSystemd(choice.command)
+                ? detached(Escape.through(unit, choice, options), Escape.options(options), environment, true)
+                : detached(choice, options, environment, true);
+        if (systemd) plan.startLimit = StartLimit.of(unit.service, unit.command.contains("--user"));
+        return plan;
     }
 
     private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment, boolean restart)
@@ -292,7 +296,13 @@ public final class Plan {
                 Reexec.exec(this);
                 throw new AssertionError("execve returned without an error");
             }
-            return failFast ? FailFast.launch(this) : Launcher.launch(this, -1);
+            if (startLimit != null) startLimit.claim();
+            try {
+                return failFast ? FailFast.launch(this) : Launcher.launch(this, -1);
+            } catch (JRestartException | RuntimeException e) {
+                if (startLimit != null) startLimit.release();
+                throw e;
+            }
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
@@ -406,6 +416,7 @@ public final class Plan {
         row(text, "chosen by", chosenBy());
         if (inPlace != null) row(text, "in place", inPlace);
         if (escape != null) row(text, "escape", escape);
+        if (startLimit != null) row(text, "start limit", startLimit + ": a restart that would hit it is refused");
         if (failFast) {
             row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
                     + " at once raises, with its status and output");
