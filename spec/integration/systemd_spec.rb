@@ -58,7 +58,8 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
   # Starts spec/support/restartable_service.rb as unit name of the system
   # manager, or of manager_user's systemd --user; user: the unit's User=.
   # start_limit: the [Unit] start limit lines; by default none (StartLimitIntervalSec=0).
-  def start_unit(name, manager_user: nil, user: nil, start_limit: "StartLimitIntervalSec=0", env: {})
+  # notify: Type=notify, NotifyAccess=main (the service sends READY=1 through JRestart.notify).
+  def start_unit(name, manager_user: nil, user: nil, start_limit: "StartLimitIntervalSec=0", env: {}, notify: false)
     unit = JRestartSpec::Nspawn::Unit.new(name, JRestartSpec::Loopback.free_port, "/var/lib/jrestart-spec/#{name}", manager_user)
     owner = manager_user || user
     @container.run!("install", "-d", *(owner ? ["-o", owner] : []), unit.run_dir)
@@ -72,6 +73,7 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       ExecStart=#{(@container.jruby_command + [script]).join(" ")}
       #{environment.map { |k, v| %(Environment="#{k}=#{v}") }.join("\n")}
       #{"User=#{user}" if user}
+      #{"Type=notify\nNotifyAccess=main" if notify}
       # A JVM ends with 143 on SIGTERM: a stop, not a failure.
       SuccessExitStatus=143
     UNIT
@@ -274,6 +276,29 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       end
       report(format("User= unit: %d/%d in-place restarts in %.0f s, request to new JVM answering: median %.2f s, " \
                     "max %.2f s", seconds.size, rounds, now - started, seconds.sort[seconds.size / 2], seconds.max))
+    ensure
+      stop_unit(unit)
+    end
+  end
+
+  describe "a Type=notify unit with User=#{JRestartSpec::Nspawn::USER} (NotifyAccess=main)" do
+    it "restart! in place says RELOADING=1 before the exec, and the new JVM's READY=1 makes it active again" do
+      unit = start_unit("jrestart-notify", user: JRestartSpec::Nspawn::USER, notify: true)
+      expect(plan_of(unit, "Type=notify unit")).to include("strategy" => "exec")
+      rounds.times do |i|
+        old = JSON.parse(JRestartSpec::Loopback.ask(unit.port, "info").to_s)
+        expect(JRestartSpec::Loopback.ask(unit.port, "restart").to_s).to start_with("restarting in-place")
+        states = []
+        wait_until(timeout: 60, message: "round #{i + 1}: the unit reloading, then active with a new JVM\n" \
+                                         "#{diagnostics(unit)}") do
+          states << show(unit)["ActiveState"]
+          answer = JRestartSpec::Loopback.ask(unit.port, "info")
+          fresh = answer && JSON.parse(answer)
+          fresh && fresh["jvm"] != old["jvm"] && states.last == "active" && states.include?("reloading")
+        end
+        expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
+      end
+      report("Type=notify unit: #{rounds}/#{rounds} in-place restarts, each seen reloading, then active")
     ensure
       stop_unit(unit)
     end

@@ -51,6 +51,8 @@ rescue StandardError => e
 end
 
 server = TCPServer.new("127.0.0.1", port)
+# A Type=notify unit waits for this, after the first start and after every restart in place.
+JRestart.notify("READY=1")
 $stdout.sync = true
 puts "restartable-service #{Process.pid} jvm=#{jvm} listening on 127.0.0.1:#{port}"
 

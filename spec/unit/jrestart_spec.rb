@@ -248,4 +248,21 @@ RSpec.describe JRestart do
       raw&.each { |fd| libc.close(fd) if fd >= 0 }
     end
   end
+
+  describe ".notify" do
+    around do |example|
+      saved = ENV.delete("NOTIFY_SOCKET")
+      example.run
+    ensure
+      saved ? ENV["NOTIFY_SOCKET"] = saved : ENV.delete("NOTIFY_SOCKET")
+    end
+
+    # A real Type=notify unit receives it in spec/integration/systemd_spec.rb.
+    it "is false without a NOTIFY_SOCKET, or when nothing listens there, and checks its argument" do
+      expect(JRestart.notify("READY=1")).to be(false)
+      ENV["NOTIFY_SOCKET"] = "/nonexistent/jrestart-notify"
+      expect(JRestart.notify("READY=1")).to be(false)
+      expect { JRestart.notify(1) }.to raise_error(TypeError, /state must be a String/)
+    end
+  end
 end

@@ -4,6 +4,7 @@ import org.jrestart.core.Child;
 import org.jrestart.core.Detect;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.Manager;
+import org.jrestart.core.Notify;
 import org.jrestart.core.Plan;
 
 import java.nio.charset.Charset;
@@ -105,6 +106,16 @@ public final class JRestart {
             argv.add(bytes(word));
         }
         return Plan.restart(argv, options.core(), environment(), JRestart.command);
+    }
+
+    /**
+     * sd_notify(3) to systemd: sends state (e.g. "READY=1") to $NOTIFY_SOCKET
+     * from this process, as a Type=notify unit's main process must (the JDK
+     * cannot send on a UNIX datagram socket). true when sent.
+     */
+    public static boolean notify(String state) {
+        String socket = System.getenv("NOTIFY_SOCKET");
+        return socket != null && Notify.send(bytes(socket), state);
     }
 
     /** The service manager running this JVM, or null; see the README's "Service managers". */

@@ -13,14 +13,18 @@ import java.nio.charset.StandardCharsets;
  * the service's main process, so systemd accepts it under NotifyAccess=main,
  * where a systemd-notify child would be refused.
  */
-final class Notify {
+public final class Notify {
     private static final int SUN_PATH = 108;
 
     private Notify() {
     }
 
-    /** Sends message to the socket named by path ("@name" is abstract); false when it could not. */
-    static boolean send(byte[] path, String message) {
+    /**
+     * sd_notify: sends state ("READY=1", "STATUS=...") to the socket named by
+     * path, the service's $NOTIFY_SOCKET ("@name" is abstract); false when
+     * there is none or it could not be sent.
+     */
+    public static boolean send(byte[] path, String message) {
         if (path == null || path.length == 0 || path.length >= SUN_PATH) return false;
         Pointer address = Memory.allocateDirect(Native.RUNTIME, 2 + SUN_PATH, true);
         address.putShort(0, (short) AddressFamily.AF_UNIX.intValue());

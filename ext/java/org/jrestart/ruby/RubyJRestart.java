@@ -6,6 +6,7 @@ import org.jrestart.core.Descriptors;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.Manager;
+import org.jrestart.core.Notify;
 import org.jrestart.core.Options;
 import org.jrestart.core.Plan;
 import org.jruby.Ruby;
@@ -186,6 +187,18 @@ public final class RubyJRestart {
         for (byte[] word : choice.command) command.append(string(context.runtime, word));
         return struct(context, "Choice", command, symbol(context.runtime, choice.source),
                 manager(context, choice.manager));
+    }
+
+    /**
+     * sd_notify(3) to systemd: sends state (e.g. "READY=1") to ENV["NOTIFY_SOCKET"]
+     * from this process, as a Type=notify unit's main process must. true when
+     * sent; false when there is no NOTIFY_SOCKET or it could not be sent.
+     */
+    @JRubyMethod(name = "notify", module = true)
+    public static IRubyObject notify(ThreadContext context, IRubyObject self, IRubyObject state) {
+        RubyString text = Convert.frozenString(context, state, "the state");
+        byte[] socket = Convert.environment(context).get("NOTIFY_SOCKET");
+        return context.runtime.newBoolean(Notify.send(socket, text.asJavaString()));
     }
 
     /** The JRestart::Manager running this process, or nil; see JRestart::Detect. */
