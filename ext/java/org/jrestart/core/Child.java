@@ -40,8 +40,7 @@ public final class Child {
     private static final int SI_STATUS = 6;
     private static final int CLD_EXITED = 1;
     private static final int CLD_DUMPED = 3;
-    private static final int POLLIN = 1;
-    private static final int F_DUPFD_CLOEXEC = 1030;
+    private static final int POLLIN = Linux.POLLIN;
     // How often a waiter without a wake-up descriptor looks whether it was woken.
     private static final int SLICE_MS = 50;
 
@@ -152,7 +151,7 @@ public final class Child {
                 reservation.reaper = Reaper.take(command);
                 return reservation;
             }
-            reservation.slot = Native.LIBC.fcntl(WATCHER.epfd, F_DUPFD_CLOEXEC, 0);
+            reservation.slot = Native.LIBC.fcntl(WATCHER.epfd, Linux.F_DUPFD_CLOEXEC, 0);
             if (reservation.slot < 0) {
                 throw JRestartException.errno(Native.errno(), "no descriptor left for the command's pidfd (launching "
                         + Native.text(command) + ")");
