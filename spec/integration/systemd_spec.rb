@@ -281,6 +281,21 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     end
   end
 
+  describe "a JRESTART_COMMAND that systemd refuses, under a User=#{JRestartSpec::Nspawn::USER} unit" do
+    it "never silent: restart! raises JRestart::Error with systemctl's status and output, the service untouched" do
+      name = "jrestart-denied"
+      unit = start_unit(name, user: JRestartSpec::Nspawn::USER,
+                              env: { "JRESTART_COMMAND" => "systemctl --no-block restart #{name}.service" })
+      reply = JRestartSpec::Loopback.ask(unit.port, "restart-now").to_s
+      expect(reply).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\).*Access denied/)
+      expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
+      expect(JRestartSpec::Loopback.ask(unit.port, "pid")).to eq(@pid.to_s)
+      report("refused restart command: #{reply}")
+    ensure
+      stop_unit(unit)
+    end
+  end
+
   describe "a Type=notify unit with User=#{JRestartSpec::Nspawn::USER} (NotifyAccess=main)" do
     it "restart! in place says RELOADING=1 before the exec, and the new JVM's READY=1 makes it active again" do
       unit = start_unit("jrestart-notify", user: JRestartSpec::Nspawn::USER, notify: true)

@@ -12,6 +12,7 @@
 #               inherited=none", or inherited=exited when the command was
 #               already gone), "restarting in-place via=HOW" when this JVM
 #               execs itself after the delay, or "error CLASS: MESSAGE"
+#   restart-now -> JRestart.restart!(log:) without a delay: "restarting PID", or the error
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
@@ -78,6 +79,10 @@ loop do
         shown = inherited.nil? ? "exited" : inherited.empty? ? "none" : inherited.join(",")
         client.puts "restarting #{launch.pid} via=#{via} inherited=#{shown}"
       end
+    when "restart-now"
+      # No delay: restart! watches its command and raises if it fails at once.
+      launch = JRestart.restart!(log: restart_log)
+      client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid
     when "launch-env-command"
