@@ -11,8 +11,11 @@ Gem::Specification.new do |s|
     Starts a service's restart command with posix_spawn from inside the JVM:
     in a new session, with cwd /, default signals, stdio on /dev/null or a log,
     and none of the JVM's descriptors (JDK sockets are not close-on-exec).
-    Also a truthful fstat/socket? for raw descriptors. Uses the jnr-ffi that
-    JRuby ships; Linux x86_64 and aarch64.
+    Under systemd and in containers it picks what works there: systemctl,
+    systemd-run out of the unit's cgroup, or a restart in place, guarded by
+    the unit's start limit. Also a truthful fstat/socket? for raw descriptors
+    and a Java facade for Java hosts. Uses the jnr-ffi that JRuby ships;
+    Linux x86_64 and aarch64.
   TEXT
   s.license = "MIT"
   s.authors = ["jrestart developers"]
