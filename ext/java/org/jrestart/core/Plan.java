@@ -108,8 +108,11 @@ public final class Plan {
     final byte[] notifySocket;
     /** A restart without a delay: execute watches the command fail fast (FailFast). */
     final boolean failFast;
-    /** The start limit of the unit a restart through systemd starts again; null otherwise. */
-    private StartLimit startLimit;
+    /**
+     * The unit a restart through systemd starts again, whose start limit execute
+     * reads (systemctl show is a process: a plan starts none); null otherwise.
+     */
+    private Manager limitedUnit;
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
@@ -174,7 +177,7 @@ public final class Plan {
         Plan plan = systemd && choice.source != Source.DETECTED && !Escape.handsToSystemd(choice.command)
                 ? detached(Escape.through(unit, choice, options), Escape.options(options), environment, true)
                 : detached(choice, options, environment, true);
-        if (systemd) plan.startLimit = StartLimit.of(unit.service, unit.command.contains("--user"));
+        if (systemd) plan.limitedUnit = unit;
         return plan;
     }
 
@@ -296,6 +299,8 @@ public final class Plan {
                 Reexec.exec(this);
                 throw new AssertionError("execve returned without an error");
             }
+            StartLimit startLimit = limitedUnit == null ? null
+                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
             if (startLimit != null) startLimit.claim();
             try {
                 return failFast ? FailFast.launch(this) : Launcher.launch(this, -1);
@@ -416,7 +421,10 @@ public final class Plan {
         row(text, "chosen by", chosenBy());
         if (inPlace != null) row(text, "in place", inPlace);
         if (escape != null) row(text, "escape", escape);
-        if (startLimit != null) row(text, "start limit", startLimit + ": a restart that would hit it is refused");
+        if (limitedUnit != null) {
+            row(text, "start limit", "of " + limitedUnit.service + ", read with systemctl show when it restarts: a"
+                    + " restart that would hit it is refused");
+        }
         if (failFast) {
             row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
                     + " at once raises, with its status and output");

@@ -113,12 +113,6 @@ final class StartLimit {
         }
     }
 
-    @Override
-    public String toString() {
-        return "StartLimitBurst=" + burst + " in StartLimitIntervalSec=" + seconds(intervalMicros) + ", restarts counted in "
-                + record;
-    }
-
     private RandomAccessFile open() throws IOException {
         File dir = record.getParentFile();
         if (!dir.isDirectory() && !dir.mkdirs() && !dir.isDirectory()) throw new IOException("cannot create " + dir);
