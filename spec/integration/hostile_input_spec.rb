@@ -11,7 +11,7 @@ RSpec.describe "JRestart fed hostile input" do
     seed = Integer(ENV.fetch("HOSTILE_SEED") { Random.new_seed % (2**31) })
     before = @service.call("census")
     result = @service.call("hostile", seed: seed, calls: 10_000)
-    expect(result["calls"]).to eq(10_000)
+    expect(result["calls"]).to eq(10_000), "seed #{seed} (rerun with HOSTILE_SEED=#{seed}): #{result}"
     expect(result["unexpected"]).to eq([]), "seed #{seed} (rerun with HOSTILE_SEED=#{seed}): #{result["unexpected"]}"
     after = wait_until(timeout: 60, message: "reapers to finish") do
       census = @service.call("census")

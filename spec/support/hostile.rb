@@ -48,8 +48,13 @@ module JRestartSpec
       @outcomes[e.class.ancestors.find { |c| DOCUMENTED.include?(c) }.name] += 1
     rescue Exception => e # rubocop:disable Lint/RescueException -- anything else is the finding
       @outcomes["unexpected"] += 1
-      @unexpected << { "method" => name.to_s, "args" => args.inspect[0, 300], "kwargs" => kwargs.inspect[0, 300],
-                       "error" => e.class.name, "message" => e.message[0, 300] }
+      @unexpected << { "method" => name.to_s, "args" => text(args.inspect), "kwargs" => text(kwargs.inspect),
+                       "error" => e.class.name, "message" => text(e.message) }
+    end
+
+    # The report goes back as JSON: a finding whose text is not valid UTF-8 must still reach it.
+    def text(value)
+      value.to_s[0, 300].dup.force_encoding(Encoding::UTF_8).scrub("?")
     end
 
     def pick
