@@ -48,13 +48,21 @@ module JRestartSpec
       @outcomes[e.class.ancestors.find { |c| DOCUMENTED.include?(c) }.name] += 1
     rescue Exception => e # rubocop:disable Lint/RescueException -- anything else is the finding
       @outcomes["unexpected"] += 1
-      @unexpected << { "method" => name.to_s, "args" => text(args.inspect), "kwargs" => text(kwargs.inspect),
+      @unexpected << { "method" => name.to_s, "args" => text(args), "kwargs" => text(kwargs),
                        "error" => e.class.name, "message" => text(e.message) }
     end
 
-    # The report goes back as JSON: a finding whose text is not valid UTF-8 must still reach it.
+    # The report goes back as JSON: a finding whose text is not valid UTF-8 must still reach it,
+    # and JRuby 10's Array#inspect raises Encoding::CompatibilityError for a UTF-16LE element.
     def text(value)
-      value.to_s[0, 300].dup.force_encoding(Encoding::UTF_8).scrub("?")
+      shown = value.is_a?(Array) || value.is_a?(Hash) ? value.to_a.flatten.map { |v| inspected(v) }.join(", ") : value.to_s
+      shown[0, 300].dup.force_encoding(Encoding::UTF_8).scrub("?")
+    end
+
+    def inspected(value)
+      value.inspect.b
+    rescue EncodingError
+      "#<#{value.class} #{value.to_s.b.inspect}>"
     end
 
     def pick
@@ -86,8 +94,16 @@ module JRestartSpec
     end
 
     def options
-      keys = Array.new(@rng.rand(4)) { @rng.rand(8).zero? ? symbol(value.to_s) : OPTIONS.sample(random: @rng) }
+      keys = Array.new(@rng.rand(4)) { @rng.rand(8).zero? ? symbol(key_text(value)) : OPTIONS.sample(random: @rng) }
       keys.to_h { |k| [k, option_value(k)] }
+    end
+
+    # An unknown option's name from a random value. JRuby 10's Hash#inspect raises
+    # Encoding::CompatibilityError for a UTF-16LE string in it: the class name then.
+    def key_text(value)
+      value.to_s
+    rescue EncodingError
+      value.class.name
     end
 
     def option_value(key)

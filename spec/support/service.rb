@@ -131,6 +131,6 @@ $stdin.each_line do |line|
       reply.({ "error" => "ArgumentError", "message" => "unknown op #{request["op"]}" })
     end
   rescue StandardError, NotImplementedError => e
-    reply.({ "error" => e.class.name, "message" => e.message })
+    reply.({ "error" => e.class.name, "message" => e.message, "at" => e.backtrace.first(6) })
   end
 end
