@@ -164,7 +164,8 @@ public final class Plan {
         }
         if (choice.inPlace != null) return inPlace(choice, options, environment);
         int pid = Detect.selfPid();
-        Manager container = Detect.container(pid, Detect.read("/proc/" + pid + "/cgroup"));
+        String cgroup = Detect.read("/proc/" + pid + "/cgroup");
+        Manager container = Detect.container(pid, cgroup);
         if (container != null) {
             throw JRestartException.state("restart with " + Native.text(choice.command.get(0)) + " refused: it would"
                     + " die half-way, with this container (" + Manager.join(container.evidence, "; ") + "): when"
@@ -172,7 +173,7 @@ public final class Plan {
                     + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
         }
         Manager unit = choice.source == Source.DETECTED ? choice.manager
-                : Detect.systemd(Detect.read("/proc/" + pid + "/cgroup"), text(environment));
+                : Detect.systemd(cgroup, text(environment));
         boolean systemd = unit != null && unit.name.equals("systemd");
         Plan plan = systemd && choice.source != Source.DETECTED && !Escape.handsToSystemd(choice.command)
                 ? detached(Escape.through(unit, choice, options), Escape.options(options), environment, true)

@@ -144,7 +144,6 @@ public final class RubyPlan extends RubyObject {
     }
 
     private IRubyObject withFate(ThreadContext context, Plan.Fate fate) {
-        descriptors(context);
         RubyArray<?> result = RubyArray.newArray(context.runtime);
         try {
             for (Plan.Entry e : plan.descriptors()) {
