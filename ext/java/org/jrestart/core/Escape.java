@@ -68,7 +68,7 @@ final class Escape {
     /** systemd-run itself: started at once (the delay is the timer's), its output to the log. */
     static Options options(Options options) {
         Options copy = new Options().close(options.close).keep(options.keep).chdir(new byte[] {'/'}).log(options.log)
-                .unsetenvOthers(options.unsetenvOthers).strategy(options.strategy);
+                .unsetenvOthers(options.unsetenvOthers).strategy(options.strategy).reason(options.reason);
         for (Map.Entry<String, byte[]> e : options.env.entrySet()) copy.env(e.getKey(), e.getValue());
         return copy;
     }

@@ -18,7 +18,9 @@ public final class JRestartException extends Exception {
         /** This OS, CPU or libc lacks what the operation needs. */
         UNSUPPORTED,
         /** The operation cannot run now (nothing to restart, /proc unreadable, ...). */
-        STATE
+        STATE,
+        /** A restart refused by the restart-loop guard: too many restarts of this service too recently. */
+        RESTART_LOOP
     }
 
     private final Kind kind;
@@ -49,6 +51,10 @@ public final class JRestartException extends Exception {
 
     public static JRestartException state(String message) {
         return new JRestartException(Kind.STATE, 0, message, null);
+    }
+
+    public static JRestartException restartLoop(String message) {
+        return new JRestartException(Kind.RESTART_LOOP, 0, message, null);
     }
 
     /** The same failure with more said about where it happened, e.g. " (launching /etc/init.d/svc)". */

@@ -19,6 +19,10 @@ public final class Options {
     boolean unsetenvOthers;
     double delay;
     Strategy strategy = Strategy.SPAWN;
+    String reason;
+
+    /** The longest reason a restart record keeps, in UTF-8 bytes. */
+    public static final int REASON_LIMIT = 1024;
 
     public Options close(CloseMode mode) {
         close = mode;
@@ -64,6 +68,19 @@ public final class Options {
     public Options strategy(Strategy how) {
         strategy = how;
         return this;
+    }
+
+    /**
+     * Why this restart is asked for, in words (a restart only): the record the
+     * new JVM reads carries it. At most REASON_LIMIT bytes of UTF-8, no NUL.
+     */
+    public Options reason(String why) {
+        reason = why;
+        return this;
+    }
+
+    public String reason() {
+        return reason;
     }
 
     public CloseMode close() {

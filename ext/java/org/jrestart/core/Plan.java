@@ -106,6 +106,8 @@ public final class Plan {
     final String escape;
     /** The service's $NOTIFY_SOCKET, told of an exec in place; null when it has none. */
     final byte[] notifySocket;
+    /** Why the restart was asked for (reason:), for the record; null when not said or not a restart. */
+    final String reason;
     /** A restart without a delay: execute watches the command fail fast (FailFast). */
     final boolean failFast;
     /**
@@ -134,6 +136,7 @@ public final class Plan {
         this.inPlace = choice.inPlace;
         this.escape = choice.escape;
         this.notifySocket = notifySocket;
+        this.reason = options.reason;
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
     }
 
@@ -156,6 +159,7 @@ public final class Plan {
      */
     public static Plan restart(List<byte[]> command, Options options, Map<String, byte[]> environment,
                                List<byte[]> setting) throws JRestartException {
+        checkReason(options.reason);
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
             throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
@@ -243,6 +247,16 @@ public final class Plan {
         Native.checkCStrings(choice.command, "argument");
         return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null,
                 service.get("NOTIFY_SOCKET"), false);
+    }
+
+    private static void checkReason(String reason) throws JRestartException {
+        if (reason == null) return;
+        if (reason.indexOf('\0') >= 0) throw JRestartException.invalid("reason: contains a NUL character");
+        int length = reason.getBytes(StandardCharsets.UTF_8).length;
+        if (length > Options.REASON_LIMIT) {
+            throw JRestartException.invalid("reason: is " + length + " bytes long; at most " + Options.REASON_LIMIT
+                    + " are kept");
+        }
     }
 
     private static void checkDelay(Options options) throws JRestartException {
@@ -383,6 +397,11 @@ public final class Plan {
 
     public boolean unsetenvOthers() {
         return unsetenvOthers;
+    }
+
+    /** Why the restart was asked for (reason:); null when not said. */
+    public String reason() {
+        return reason;
     }
 
     /** Why the service restarts in place (same pid, its own command line); null when a command restarts it. */

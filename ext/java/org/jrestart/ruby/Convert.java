@@ -20,6 +20,7 @@ import org.jruby.RubySymbol;
 import org.jruby.exceptions.RaiseException;
 import org.jruby.runtime.ThreadContext;
 import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.StringSupport;
 import org.jruby.util.io.ChannelFD;
 import org.jruby.util.io.OpenFile;
 
@@ -117,6 +118,9 @@ final class Convert {
     /** launch's option names; reexec! takes only the last three. */
     static final List<String> LAUNCH_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
+    /** restart! and plan take launch's options and reason:. */
+    static final List<String> RESTART_OPTIONS = Arrays.asList(
+            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason");
     static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others");
 
     /**
@@ -159,7 +163,21 @@ final class Convert {
             }
             options.unsetenvOthers(v.isTrue());
         }
+        if ((v = option(context, hash, "reason")) != null && !v.isNil()) options.reason(reason(context, v));
         return options;
+    }
+
+    /** reason: as text; its length is the core's to check. */
+    private static String reason(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubyString)) {
+            throw context.runtime.newTypeError("reason: must be a String, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        RubyString text = (RubyString) value;
+        if (text.scanForCodeRange() == StringSupport.CR_BROKEN) {
+            throw context.runtime.newArgumentError("reason: is not valid " + text.getEncoding() + " text");
+        }
+        return text.decodeString();
     }
 
     private static IRubyObject option(ThreadContext context, RubyHash hash, String name) {
@@ -264,6 +282,8 @@ final class Convert {
             case ERRNO: return runtime.newErrnoFromInt(e.errno(), e.subject());
             case INVALID_ARGUMENT: return runtime.newArgumentError(e.subject());
             case UNSUPPORTED: return runtime.newNotImplementedError(e.subject());
+            case RESTART_LOOP: return RaiseException.from(runtime,
+                    (RubyClass) runtime.getModule("JRestart").getConstantAt("RestartLoop"), e.subject());
             default: return error(runtime, e.subject());
         }
     }

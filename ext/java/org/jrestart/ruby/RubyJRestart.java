@@ -39,7 +39,8 @@ public final class RubyJRestart {
     static RubyModule createJRestartModule(Ruby runtime) {
         RubyModule jrestart = runtime.defineModule("JRestart");
         RubyClass standardError = runtime.getStandardError();
-        jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
+        RubyClass error = jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
+        jrestart.defineClassUnder("RestartLoop", error, error.getAllocator());
         jrestart.defineAnnotatedMethods(RubyJRestart.class);
         jrestart.setConstant("LAUNCH_OPTIONS", defaults(runtime));
         return jrestart;
@@ -128,7 +129,7 @@ public final class RubyJRestart {
         RubyArray<?> words = array(context, argv, "the command and its arguments");
         if (!words.isEmpty() && words.eltOk(0).isNil()) throw context.runtime.newArgumentError("the command is nil");
         List<RubyString> command = strings(context, words, "the command", "argument ", "");
-        Options parsed = Convert.options(context, options, Convert.LAUNCH_OPTIONS);
+        Options parsed = Convert.options(context, options, Convert.RESTART_OPTIONS);
         try {
             Plan plan = Plan.restart(bytes(command), parsed, Convert.environment(context), setting(context, self));
             return RubyPlan.newPlan(context, plan, command.isEmpty() ? null : command);

@@ -90,6 +90,13 @@ public final class RubyPlan extends RubyObject {
         return RubyJRestart.manager(context, plan.manager());
     }
 
+    /** Why the restart was asked for (restart!'s reason:), or nil. */
+    @JRubyMethod
+    public IRubyObject reason(ThreadContext context) {
+        String reason = plan.reason();
+        return reason == null ? context.nil : context.runtime.newString(reason).freeze(context);
+    }
+
     @JRubyMethod
     public IRubyObject strategy(ThreadContext context) {
         return RubyJRestart.symbol(context.runtime, plan.strategy());
