@@ -24,7 +24,7 @@ Gem::Specification.new do |s|
   # name a Ruby level nothing here runs on.
   s.required_ruby_version = ">= 3.1"
   # No homepage or metadata URIs: the project has no public URL yet.
-  s.files = Dir["lib/**/*.rb"] + ["lib/jrestart/jrestart.jar", "README.md", "LICENSE"]
+  s.files = Dir["lib/**/*.rb"] + ["lib/jrestart/jrestart.jar", "README.md", "CHANGELOG.md", "LICENSE"]
   s.require_paths = ["lib"]
 
   s.add_development_dependency "rake", ">= 12"
