@@ -6,7 +6,19 @@ unless File.exist?(File.expand_path("../lib/jrestart/jrestart.jar", __dir__))
   abort "lib/jrestart/jrestart.jar is missing: run `bin/rake spec` (or `bin/rake compile` first)"
 end
 require "jrestart"
+require "fileutils"
+require "tmpdir"
 require_relative "support/processes"
+
+# Every process the suite starts inherits these. The suite restarts its
+# services many times in a row on purpose: the restart-loop guard would
+# refuse the sixth, so it is off except where spec/integration/guard_spec.rb
+# turns it on. Guard and record state goes to a directory of this run, not
+# to ~/.local/state.
+ENV["JRESTART_LIMIT"] = "off"
+ENV["STATE_DIRECTORY"] = Dir.mktmpdir("jrestart-spec-state-")
+state_directory = ENV["STATE_DIRECTORY"]
+at_exit { FileUtils.rm_rf(state_directory) }
 
 RSpec.configure do |config|
   config.include JRestartSpec::Processes

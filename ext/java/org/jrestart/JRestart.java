@@ -6,6 +6,8 @@ import org.jrestart.core.JRestartException;
 import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
 import org.jrestart.core.Plan;
+import org.jrestart.core.RestartLimit;
+import org.jrestart.core.RestartRecord;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +41,12 @@ public final class JRestart {
     private static boolean restarted;
     private static Child restart;
     private static volatile List<byte[]> command;
+    private static volatile RestartLimit limit;
+
+    static {
+        // As early as the host touches jrestart: the record's elapsed time ends here.
+        RestartRecord.claim();
+    }
 
     private JRestart() {
     }
@@ -105,7 +113,39 @@ public final class JRestart {
             if (word == null) throw JRestartException.invalid("the command contains null");
             argv.add(bytes(word));
         }
-        return Plan.restart(argv, options.core(), environment(), JRestart.command);
+        return Plan.restart(argv, options.core(), environment(), JRestart.command, limit);
+    }
+
+    /**
+     * At most count restarts of this service within seconds (the default is
+     * 5 within 900): one more is refused with kind RESTART_LOOP. It wins over
+     * JRESTART_LIMIT.
+     */
+    public static void setRestartLimit(int count, long seconds) throws JRestartException {
+        limit = RestartLimit.of(count, seconds);
+    }
+
+    /** Turns the restart-loop guard off, whatever JRESTART_LIMIT says. */
+    public static void disableRestartLimit() {
+        limit = RestartLimit.OFF;
+    }
+
+    /** Back to JRESTART_LIMIT (COUNT/SECONDS or off), else 5 restarts within 900 s. */
+    public static void defaultRestartLimit() {
+        limit = null;
+    }
+
+    /** The restart-loop guard's limit in force. */
+    public static RestartLimit restartLimit() throws JRestartException {
+        return RestartLimit.effective(limit, environment());
+    }
+
+    /**
+     * The record of the restart that started this JVM (who asked, why, when,
+     * how, the command's exit status), or null when no restart did.
+     */
+    public static RestartRecord lastRestart() {
+        return RestartRecord.last();
     }
 
     /**

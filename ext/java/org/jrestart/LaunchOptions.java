@@ -73,6 +73,15 @@ public final class LaunchOptions {
         return this;
     }
 
+    /**
+     * Why the restart is asked for (restart and plan only): the new JVM reads
+     * it in JRestart.lastRestart(). At most 1024 bytes of UTF-8.
+     */
+    public LaunchOptions reason(String why) {
+        options.reason(why);
+        return this;
+    }
+
     Options core() {
         return options;
     }

@@ -26,13 +26,14 @@ final class FailFast {
     private FailFast() {
     }
 
-    static Child launch(Plan plan) throws JRestartException {
+    /** record, when not null, learns the command's exit status if it ends while it is watched. */
+    static Child launch(Plan plan, RestartRecord.Pending record) throws JRestartException {
         // The output is read from where it goes: an anonymous file without a log, else the log past its end now.
         int capture = plan.log == null && Native.MEMFD != null
                 ? Native.MEMFD.memfd_create(Native.cString("jrestart-restart-output"), MFD_CLOEXEC) : -1;
         long offset = plan.log == null ? 0 : size(plan.log);
         try {
-            Child child = Launcher.launch(plan, capture);
+            Child child = Launcher.launch(plan, capture, null);
             try {
                 if (!child.await(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))) return child;
             } catch (InterruptedException e) {
@@ -40,6 +41,7 @@ final class FailFast {
                 return child;
             }
             int status = child.status();
+            if (record != null) record.exited(status);
             if (status == 0) return child;
             String output = capture >= 0 ? read(capture, 0) : plan.log == null ? "" : readLog(plan.log, offset);
             throw JRestartException.state("the restart command " + Native.text(plan.command.get(0)) + " failed at once ("

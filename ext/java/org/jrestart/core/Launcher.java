@@ -65,11 +65,13 @@ public final class Launcher {
     /**
      * Starts what plan says (posix_spawn, or fork for Strategy.FORK); Plan.execute
      * is the way in. output, when not -1, is the command's stdout and stderr
-     * instead of the log or /dev/null.
+     * instead of the log or /dev/null. record, when not null (a restart with a
+     * delay), is the restart's record: the delay's /bin/sh waits for the
+     * command and writes its exit status there.
      */
-    static Child launch(Plan plan, int output) throws JRestartException {
+    static Child launch(Plan plan, int output, RestartRecord.Pending record) throws JRestartException {
         byte[] command = plan.command.get(0);
-        List<byte[]> argv = argv(plan);
+        List<byte[]> argv = argv(plan, record);
         Pointer argvp = Native.cStringArray(argv, "argument");
         Pointer envp = Native.cStringArray(plan.environment, "environment entry");
         Inheritance inheritance;
@@ -403,10 +405,15 @@ public final class Launcher {
      * as positional parameters: they are never parsed by the shell, and the sleep
      * happens in the detached child, so it survives the JVM.
      */
-    private static List<byte[]> argv(Plan plan) {
+    private static List<byte[]> argv(Plan plan, RestartRecord.Pending record) {
         List<byte[]> argv = new ArrayList<byte[]>();
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
+        if (record != null) {
+            script.append("s=$1 i=$2; shift 2; ");
+            params.add(bytes(record.status.toString()));
+            params.add(bytes(record.id));
+        }
         if (plan.delay > 0) {
             // "$1" is sleep's absolute path: the child's PATH chooses the command only.
             script.append("\"$1\" \"$2\" || exit 127; shift 2; ");
@@ -420,7 +427,9 @@ public final class Launcher {
         if (script.length() > 0) {
             argv.add(SH);
             argv.add(bytes("-c"));
-            argv.add(bytes(script.append("exec \"$@\"").toString()));
+            // Waiting for the command instead of exec'ing it is what lets the new JVM learn its exit status.
+            script.append(record != null ? "\"$@\"; r=$?; echo \"$i $r\" > \"$s\"; exit $r" : "exec \"$@\"");
+            argv.add(bytes(script.toString()));
             argv.add(bytes("jrestart"));
             argv.addAll(params);
         }

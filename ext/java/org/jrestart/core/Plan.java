@@ -115,6 +115,14 @@ public final class Plan {
      * reads (systemctl show is a process: a plan starts none); null otherwise.
      */
     private Manager limitedUnit;
+    /** A restart of the service (restart!), which the guard counts and the record tells the new JVM of. */
+    private final boolean restart;
+    /** The restart-loop guard's limit; OFF for launches and reexec. */
+    private RestartLimit limit = RestartLimit.OFF;
+    /** The service as detected, which the guard counts restarts of; null: the command names it. */
+    private Manager service;
+    /** Where the state directory is looked for: STATE_DIRECTORY, XDG_STATE_HOME, HOME of the service. */
+    private Map<String, String> stateEnvironment = Collections.emptyMap();
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
@@ -138,6 +146,7 @@ public final class Plan {
         this.notifySocket = notifySocket;
         this.reason = options.reason;
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
+        this.restart = restart;
     }
 
     /** The plan to start command (its first word, then its arguments) detached: launch. */
@@ -158,15 +167,18 @@ public final class Plan {
      * System.getenv()).
      */
     public static Plan restart(List<byte[]> command, Options options, Map<String, byte[]> environment,
-                               List<byte[]> setting) throws JRestartException {
+                               List<byte[]> setting, RestartLimit limitSetting) throws JRestartException {
         checkReason(options.reason);
+        RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
             throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
                     + COMMAND_VARIABLE + " are not set, and no service manager was detected ("
                     + Detect.explain(Detect.selfPid(), text(environment)) + ")");
         }
-        if (choice.inPlace != null) return inPlace(choice, options, environment);
+        if (choice.inPlace != null) {
+            return inPlace(choice, options, environment).restarting(limit, choice.manager, environment);
+        }
         int pid = Detect.selfPid();
         String cgroup = Detect.read("/proc/" + pid + "/cgroup");
         Manager container = Detect.container(pid, cgroup);
@@ -183,7 +195,20 @@ public final class Plan {
                 ? detached(Escape.through(unit, choice, options), Escape.options(options), environment, true)
                 : detached(choice, options, environment, true);
         if (systemd) plan.limitedUnit = unit;
-        return plan;
+        Manager service = choice.manager != null ? choice.manager : Detect.detect(pid, text(environment));
+        return plan.restarting(limit, service, environment);
+    }
+
+    /** Makes this plan a restart of service, counted against limit. */
+    private Plan restarting(RestartLimit limit, Manager service, Map<String, byte[]> environment) {
+        this.limit = limit;
+        this.service = service;
+        Map<String, String> state = new LinkedHashMap<String, String>();
+        for (String name : Arrays.asList("STATE_DIRECTORY", "XDG_STATE_HOME", "HOME")) {
+            if (environment.containsKey(name)) state.put(name, Native.text(environment.get(name)));
+        }
+        this.stateEnvironment = Collections.unmodifiableMap(state);
+        return this;
     }
 
     private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment, boolean restart)
@@ -305,10 +330,45 @@ public final class Plan {
      * stderr, since nobody is left to catch it.
      */
     public Child execute() throws JRestartException {
+        if (!restarts()) return run(null, null);
+        long now = System.currentTimeMillis();
+        StateDirectory directory;
+        try {
+            directory = StateDirectory.find(stateEnvironment);
+        } catch (JRestartException e) {
+            if (!limit.off()) {
+                throw e.within("; the restart-loop guard cannot count this restart, so nothing was started ("
+                        + RestartLimit.VARIABLE + "=off restarts without it)").command(command.get(0));
+            }
+            Warnings.warn(e.getMessage() + "; the new JVM gets no restart record");
+            directory = null;
+        }
+        Guard guard = directory == null || limit.off() ? null : Guard.claim(directory, guardKey(), serviceName(), limit, now);
+        RestartRecord.Pending record = null;
+        try {
+            if (directory != null) {
+                record = RestartRecord.write(directory, RestartRecord.key(Detect.detect(Detect.selfPid(),
+                        System.getenv())), this, mechanism(), Detect.selfPid(), now);
+            }
+            return run(guard, record);
+        } catch (JRestartException | RuntimeException e) {
+            if (record != null) record.rollback();
+            if (guard != null) guard.release();
+            throw e;
+        }
+    }
+
+    private Child run(final Guard guard, final RestartRecord.Pending record) throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
                 if (delay > 0) {
-                    Reexec.later(this);
+                    Reexec.later(this, new Runnable() {
+                        @Override
+                        public void run() {
+                            if (record != null) record.rollback();
+                            if (guard != null) guard.release();
+                        }
+                    });
                     return null;
                 }
                 Reexec.exec(this);
@@ -318,7 +378,7 @@ public final class Plan {
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
             if (startLimit != null) startLimit.claim();
             try {
-                return failFast ? FailFast.launch(this) : Launcher.launch(this, -1);
+                return failFast ? FailFast.launch(this, record) : Launcher.launch(this, -1, delay > 0 ? record : null);
             } catch (JRestartException | RuntimeException e) {
                 if (startLimit != null) startLimit.release();
                 throw e;
@@ -326,6 +386,39 @@ public final class Plan {
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
+    }
+
+    /** A restart of the service, not a launch or a reexec: the guard counts it, the record tells of it. */
+    private boolean restarts() {
+        return restart || inPlace != null;
+    }
+
+    /** The guard's key: the service as detected, else the command. */
+    private String guardKey() {
+        if (service != null) return service.name + " " + service.service;
+        return "command " + commandText();
+    }
+
+    private String serviceName() {
+        if (service != null) return service.name + " service " + service.service;
+        return "the service restarted by " + commandText();
+    }
+
+    private String commandText() {
+        List<String> words = new ArrayList<String>();
+        for (byte[] word : command) words.add(Native.text(word));
+        return Manager.join(words, " ");
+    }
+
+    RestartRecord.Mechanism mechanism() {
+        if (strategy == Strategy.EXEC) return RestartRecord.Mechanism.IN_PLACE;
+        if (escape != null) return RestartRecord.Mechanism.SYSTEMD_RUN;
+        return strategy == Strategy.FORK ? RestartRecord.Mechanism.FORK : RestartRecord.Mechanism.SPAWN;
+    }
+
+    /** The restart-loop guard's limit for this plan; OFF for a launch or a reexec. */
+    public RestartLimit limit() {
+        return limit;
     }
 
     /** Which descriptors the new program keeps, decided now from what is open now. */
@@ -444,6 +537,15 @@ public final class Plan {
         if (limitedUnit != null) {
             row(text, "start limit", "of " + limitedUnit.service + ", read with systemctl show when it restarts: a"
                     + " restart that would hit it is refused");
+        }
+        if (restarts()) {
+            row(text, "guard", limit.off() ? "off (" + RestartLimit.VARIABLE + "=off or JRestart.restart_limit = nil)"
+                    : "at most " + limit + " of " + serviceName() + ", counted in the state directory when it"
+                    + " restarts; one more is refused");
+            row(text, "record", "written to the state directory before the " + (strategy == Strategy.EXEC ? "exec"
+                    : delay > 0 ? "command starts; the delay's /bin/sh waits for the command and adds its exit status"
+                    : "command starts, with its exit status if it ends while restart watches it")
+                    + ", for JRestart.last_restart in the new JVM");
         }
         if (failFast) {
             row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"

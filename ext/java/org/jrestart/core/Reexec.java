@@ -86,8 +86,11 @@ final class Reexec {
                 && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
-    /** exec after the plan's delay, from a daemon thread: the caller goes on serving meanwhile. */
-    static void later(final Plan plan) {
+    /**
+     * exec after the plan's delay, from a daemon thread: the caller goes on
+     * serving meanwhile. undo runs when the exec fails.
+     */
+    static void later(final Plan plan, final Runnable undo) {
         Thread thread = new Thread(new Runnable() {
             @Override
             public void run() {
@@ -95,10 +98,11 @@ final class Reexec {
                     Thread.sleep((long) (plan.delay * 1000));
                     exec(plan);
                 } catch (JRestartException e) {
-                    System.err.println("jrestart: the exec in place failed, the service goes on as it was: "
-                            + e.getMessage());
+                    undo.run();
+                    Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
                 } catch (InterruptedException e) {
-                    System.err.println("jrestart: the exec in place was interrupted before it happened");
+                    undo.run();
+                    Warnings.warn("the exec in place was interrupted before it happened");
                 }
             }
         }, "jrestart-exec-in-place");

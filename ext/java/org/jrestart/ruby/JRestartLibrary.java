@@ -3,6 +3,8 @@ package org.jrestart.ruby;
 import org.jrestart.core.Child;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.JRestartException;
+import org.jrestart.core.RestartRecord;
+import org.jrestart.core.Warnings;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
 import org.jruby.runtime.builtin.IRubyObject;
@@ -22,6 +24,15 @@ public final class JRestartLibrary implements BasicLibraryService {
             throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
         }
         adoptChildren(runtime);
+        final Ruby ruby = runtime;
+        // The core's warnings go through Kernel#warn, where a Ruby program looks for them ($stderr, Warning).
+        Warnings.to(new Warnings.Sink() {
+            @Override
+            public void warn(String message) {
+                ruby.getKernel().callMethod(ruby.getCurrentContext(), "warn", ruby.newString("jrestart: " + message));
+            }
+        });
+        RestartRecord.claim();
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
         RubyDescriptor.createDescriptorClass(runtime, jrestart);

@@ -9,12 +9,18 @@ import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
 import org.jrestart.core.Options;
 import org.jrestart.core.Plan;
+import org.jrestart.core.RestartLimit;
+import org.jrestart.core.RestartRecord;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
 import org.jruby.RubyHash;
+import org.jruby.RubyInteger;
 import org.jruby.RubyModule;
+import org.jruby.RubyNumeric;
 import org.jruby.RubyString;
+import org.jruby.RubySymbol;
+import org.jruby.RubyTime;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.anno.JRubyModule;
 import org.jruby.runtime.Block;
@@ -131,7 +137,8 @@ public final class RubyJRestart {
         List<RubyString> command = strings(context, words, "the command", "argument ", "");
         Options parsed = Convert.options(context, options, Convert.RESTART_OPTIONS);
         try {
-            Plan plan = Plan.restart(bytes(command), parsed, Convert.environment(context), setting(context, self));
+            Plan plan = Plan.restart(bytes(command), parsed, Convert.environment(context), setting(context, self),
+                    limitSetting(context, self));
             return RubyPlan.newPlan(context, plan, command.isEmpty() ? null : command);
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
@@ -206,6 +213,106 @@ public final class RubyJRestart {
     @JRubyMethod(name = "detect", module = true)
     public static IRubyObject detect(ThreadContext context, IRubyObject self) {
         return RubyDetect.call(context, self);
+    }
+
+    /**
+     * The restart-loop guard's limit in force: [count, seconds], or nil when
+     * it is off. JRestart.restart_limit= wins over JRESTART_LIMIT, which wins
+     * over the default, [5, 900].
+     */
+    @JRubyMethod(name = "restart_limit", module = true)
+    public static IRubyObject restart_limit(ThreadContext context, IRubyObject self) {
+        RestartLimit limit;
+        try {
+            limit = RestartLimit.effective(limitSetting(context, self), Convert.environment(context));
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
+        return limit(context, limit);
+    }
+
+    /** A limit as Ruby shows it: [count, seconds], or nil for off. */
+    static IRubyObject limit(ThreadContext context, RestartLimit limit) {
+        if (limit.off()) return context.nil;
+        double seconds = limit.seconds();
+        IRubyObject window = seconds == Math.rint(seconds) ? context.runtime.newFixnum((long) seconds)
+                : context.runtime.newFloat(seconds);
+        return RubyArray.newArray(context.runtime, context.runtime.newFixnum(limit.count()), window).freeze(context);
+    }
+
+    /**
+     * Sets the guard's limit: [count, seconds], nil to turn the guard off, or
+     * :default to go back to JRESTART_LIMIT, else [5, 900].
+     */
+    @JRubyMethod(name = "restart_limit=", module = true)
+    public static IRubyObject set_restart_limit(ThreadContext context, IRubyObject self, IRubyObject value) {
+        RubyModule jrestart = (RubyModule) self;
+        if (value instanceof RubySymbol && value.asJavaString().equals("default")) {
+            jrestart.removeInstanceVariable(LIMIT_VARIABLE);
+            return value;
+        }
+        if (!value.isNil()) {
+            if (!(value instanceof RubyArray) || ((RubyArray<?>) value).size() != 2) {
+                throw context.runtime.newTypeError("JRestart.restart_limit must be [count, seconds], nil (off) or"
+                        + " :default, got " + value.inspect());
+            }
+            RubyArray<?> pair = (RubyArray<?>) value;
+            if (!(pair.eltOk(0) instanceof RubyInteger)) {
+                throw context.runtime.newTypeError("JRestart.restart_limit's count must be an Integer, got "
+                        + pair.eltOk(0).getMetaClass().getRealClass().getName());
+            }
+            try {
+                RestartLimit.of(RubyNumeric.num2long(pair.eltOk(0)),
+                        Convert.seconds(context, pair.eltOk(1), "JRestart.restart_limit's window"));
+            } catch (JRestartException e) {
+                throw Convert.failure(context.runtime, e);
+            }
+            value = pair.aryDup().freeze(context);
+        }
+        jrestart.setInstanceVariable(LIMIT_VARIABLE, value);
+        return value;
+    }
+
+    /** The directory the restart-loop guard and the restart record use (created when missing). */
+    @JRubyMethod(name = "state_directory", module = true)
+    public static IRubyObject state_directory(ThreadContext context, IRubyObject self) {
+        try {
+            return context.runtime.newString(RestartRecord.stateDirectory(Convert.environment(context)));
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
+    }
+
+    /** The JRestart::Record of the restart that started this JVM, or nil. */
+    @JRubyMethod(name = "last_restart", module = true)
+    public static IRubyObject last_restart(ThreadContext context, IRubyObject self) {
+        RestartRecord record = RestartRecord.last();
+        if (record == null) return context.nil;
+        Ruby runtime = context.runtime;
+        RubyArray<?> command = RubyArray.newArray(runtime, record.command().size());
+        for (String word : record.command()) command.append(runtime.newString(word).freeze(context));
+        Integer status = record.commandStatus();
+        return struct(context, "Record", runtime.newFixnum(record.previousPid()),
+                record.reason() == null ? context.nil : runtime.newString(record.reason()).freeze(context),
+                RubyTime.newTime(runtime, record.requestedAt()),
+                symbol(runtime, record.mechanism()), command.freeze(context),
+                status == null ? context.nil : runtime.newFixnum(status), runtime.newFloat(record.elapsed()));
+    }
+
+    private static final String LIMIT_VARIABLE = "@restart_limit";
+
+    /** JRestart.restart_limit= as the core takes it: null when not set (JRESTART_LIMIT or the default apply). */
+    private static RestartLimit limitSetting(ThreadContext context, IRubyObject jrestart) {
+        RubyModule module = (RubyModule) jrestart;
+        if (!module.hasInstanceVariable(LIMIT_VARIABLE)) return null;
+        IRubyObject value = module.getInstanceVariable(LIMIT_VARIABLE);
+        if (value.isNil()) return RestartLimit.OFF;
+        RubyArray<?> pair = (RubyArray<?>) value;
+        try {
+            return RestartLimit.of(RubyNumeric.num2long(pair.eltOk(0)), RubyNumeric.num2dbl(pair.eltOk(1)));
+        } catch (JRestartException e) {
+            throw new AssertionError("checked when it was set", e);
+        }
     }
 
     /** JRestart.command, the configured restart command, as the core takes it; null when unset. */

@@ -97,6 +97,15 @@ public final class RubyPlan extends RubyObject {
         return reason == null ? context.nil : context.runtime.newString(reason).freeze(context);
     }
 
+    /**
+     * The restart-loop guard's limit this restart is counted against, as
+     * [count, seconds]; nil when the guard is off or this is a launch.
+     */
+    @JRubyMethod
+    public IRubyObject restart_limit(ThreadContext context) {
+        return RubyJRestart.limit(context, plan.limit());
+    }
+
     @JRubyMethod
     public IRubyObject strategy(ThreadContext context) {
         return RubyJRestart.symbol(context.runtime, plan.strategy());
@@ -207,6 +216,8 @@ public final class RubyPlan extends RubyObject {
         hash.fastASet(runtime.newSymbol("close"), RubyJRestart.symbol(runtime, plan.close()));
         hash.fastASet(runtime.newSymbol("env"), env(context));
         hash.fastASet(runtime.newSymbol("unsetenv_others"), runtime.newBoolean(plan.unsetenvOthers()));
+        hash.fastASet(runtime.newSymbol("reason"), reason(context));
+        hash.fastASet(runtime.newSymbol("restart_limit"), restart_limit(context));
         RubyArray<?> fds = (RubyArray<?>) descriptors(context);
         RubyArray<?> rows = RubyArray.newArray(runtime, fds.size());
         for (int i = 0; i < fds.size(); i++) rows.append(fds.eltOk(i).callMethod(context, "to_h"));

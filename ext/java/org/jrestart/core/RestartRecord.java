@@ -1,0 +1,321 @@
+package org.jrestart.core;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * What the new JVM can know of the restart that started it: the old JVM
+ * writes KEY.record in the state directory before it starts the command; the
+ * detached side adds the command's exit status (KEY.status); the new JVM
+ * claims the record when jrestart loads and marks it done, so that no later
+ * JVM (one the supervisor restarts after a crash, say) takes that restart for
+ * its own. The key is the service as detected, else this JVM's own command
+ * line, which the new JVM computes the same way.
+ */
+public final class RestartRecord {
+    /** How the service was restarted. */
+    public enum Mechanism {
+        /** The command, started detached with posix_spawn. */
+        SPAWN,
+        /** The command, started detached with fork and exec. */
+        FORK,
+        /** The command, handed to systemd-run out of the unit's cgroup. */
+        SYSTEMD_RUN,
+        /** An exec of the service's own command line, same pid. */
+        IN_PLACE
+    }
+
+    private static final String FORMAT = "jrestart-record-1";
+    private static final SecureRandom IDS = new SecureRandom();
+    private static RestartRecord last;
+    private static boolean claimed;
+
+    private final String id;
+    private final int previousPid;
+    private final String reason;
+    private final long requestedAt;
+    private final Mechanism mechanism;
+    private final List<String> command;
+    private final long loadedAt;
+    private final Path statusFile;
+    private volatile Integer commandStatus;
+
+    private RestartRecord(Properties p, long loadedAt, Path statusFile) {
+        this.id = p.getProperty("id");
+        this.previousPid = Integer.parseInt(p.getProperty("previous_pid"));
+        this.reason = p.getProperty("reason");
+        this.requestedAt = Long.parseLong(p.getProperty("requested_at"));
+        this.mechanism = Mechanism.valueOf(p.getProperty("mechanism").toUpperCase(Locale.ROOT));
+        int words = Integer.parseInt(p.getProperty("command.size"));
+        List<String> argv = new ArrayList<String>(words);
+        for (int i = 0; i < words; i++) argv.add(p.getProperty("command." + i, ""));
+        this.command = Collections.unmodifiableList(argv);
+        String status = p.getProperty("command_status");
+        this.commandStatus = status == null ? null : Integer.valueOf(status);
+        this.loadedAt = loadedAt;
+        this.statusFile = statusFile;
+    }
+
+    /** The restart that started this JVM, or null: this JVM was not started by a jrestart restart. */
+    public static synchronized RestartRecord last() {
+        return last;
+    }
+
+    /**
+     * Claims the record of the restart that started this JVM, once per JVM:
+     * the JRuby binding calls it when jrestart loads, the Java facade when it
+     * is first used. Never throws: a JVM that cannot read its record has none.
+     */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
+    public static synchronized void claim() {
+        if (claimed) return;
+        claimed = true;
+        long now = System.currentTimeMillis();
+        try {
+            Map<String, String> env = System.getenv();
+            StateDirectory directory = StateDirectory.existing(env);
+            if (directory == null) return;
+            int self = Detect.selfPid();
+            String key = key(Detect.detect(self, env));
+            Path file = directory.file(key, ".record");
+            long started = ManagementFactory.getRuntimeMXBean().getStartTime();
+            synchronized (Guard.class) {
+                try (FileChannel lock = directory.lock(key)) {
+                    Properties record = read(file);
+                    if (record == null || !"pending".equals(record.getProperty("state"))) return;
+                    RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"));
+                    // Only a JVM started after the request is its result; in place, the pid stays.
+                    boolean ours = started >= restart.requestedAt
+                            && (restart.previousPid != self || restart.mechanism == Mechanism.IN_PLACE);
+                    if (!ours) return;
+                    record.setProperty("state", "done");
+                    record.setProperty("claimed_by", String.valueOf(self));
+                    record.setProperty("loaded_at", String.valueOf(now));
+                    // In place, the exec was the command, and it worked: this JVM runs.
+                    if (restart.mechanism == Mechanism.IN_PLACE) {
+                        record.setProperty("command_status", "0");
+                        restart.commandStatus = 0;
+                    }
+                    StateDirectory.write(file, bytes(record));
+                    last = restart;
+                }
+            }
+        } catch (JRestartException | IOException | RuntimeException e) {
+            Warnings.warn("the record of the restart that started this JVM cannot be read: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The directory the guard and the record use for a service with this
+     * environment, created when missing; said as a path.
+     */
+    public static String stateDirectory(Map<String, byte[]> environment) throws JRestartException {
+        Map<String, String> text = new LinkedHashMap<String, String>();
+        for (Map.Entry<String, byte[]> e : environment.entrySet()) text.put(e.getKey(), Native.text(e.getValue()));
+        return StateDirectory.find(text).path.toString();
+    }
+
+    /** The key a service's files go by: the service as detected, else this JVM's own command line. */
+    static String key(Manager detected) throws JRestartException {
+        if (detected != null) return detected.name + " " + detected.service;
+        // The program by /proc/self/exe: "java" and /usr/bin/java start the same service.
+        List<String> words = new ArrayList<String>();
+        words.add(Native.text(Reexec.selfProgram()));
+        List<byte[]> argv = Reexec.selfArgv();
+        for (byte[] word : argv.subList(Math.min(1, argv.size()), argv.size())) words.add(Native.text(word));
+        return "command line " + Manager.join(words, " ");
+    }
+
+    /**
+     * Writes the pending record of a restart about to start (before the
+     * command does) and an empty status file for the command's exit status.
+     * The returned Pending puts the previous record back if the restart does
+     * not happen.
+     */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
+    static Pending write(StateDirectory directory, String key, Plan plan, Mechanism mechanism, int pid, long now)
+            throws JRestartException {
+        Path file = directory.file(key, ".record");
+        Path status = directory.file(key, ".status");
+        String id = Long.toHexString(IDS.nextLong());
+        Properties record = new Properties();
+        record.setProperty("format", FORMAT);
+        record.setProperty("state", "pending");
+        record.setProperty("id", id);
+        record.setProperty("service", key);
+        record.setProperty("previous_pid", String.valueOf(pid));
+        if (plan.reason != null) record.setProperty("reason", plan.reason);
+        record.setProperty("requested_at", String.valueOf(now));
+        record.setProperty("mechanism", mechanism.name().toLowerCase(Locale.ROOT));
+        record.setProperty("command.size", String.valueOf(plan.command.size()));
+        for (int i = 0; i < plan.command.size(); i++) record.setProperty("command." + i, Native.text(plan.command.get(i)));
+        synchronized (Guard.class) {
+            try (FileChannel lock = directory.lock(key)) {
+                byte[] previous;
+                try {
+                    previous = StateDirectory.read(file);
+                } catch (IOException e) {
+                    Warnings.warn("the restart record " + file + " cannot be read (" + StateDirectory.reason(e)
+                            + "); it is replaced");
+                    previous = null;
+                }
+                // In place, there is no command to wait for: the new image says the exec worked.
+                if (mechanism != Mechanism.IN_PLACE) StateDirectory.write(status, new byte[0]);
+                StateDirectory.write(file, bytes(record));
+                return new Pending(directory, key, file, previous, id, status);
+            } catch (IOException e) {
+                throw JRestartException.state("the restart record " + file + " cannot be written ("
+                        + StateDirectory.reason(e) + "); nothing was started");
+            }
+        }
+    }
+
+    /** A record written for a restart still under way. */
+    static final class Pending {
+        private final StateDirectory directory;
+        private final String key;
+        private final Path file;
+        private final byte[] previous;
+        final String id;
+        /** Where the command's wrapper writes "ID STATUS". */
+        final Path status;
+
+        Pending(StateDirectory directory, String key, Path file, byte[] previous, String id, Path status) {
+            this.directory = directory;
+            this.key = key;
+            this.file = file;
+            this.previous = previous;
+            this.id = id;
+            this.status = status;
+        }
+
+        /**
+         * The command ended with this wait status while the old JVM watched:
+         * its exit status, or 128 + the signal that killed it, as a shell says.
+         */
+        void exited(int waitStatus) {
+            int code = (waitStatus & 0x7f) == 0 ? (waitStatus >> 8) & 0xff : 128 + (waitStatus & 0x7f);
+            try {
+                StateDirectory.write(status, (id + " " + code + "\n").getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                Warnings.warn("the restart command's exit status cannot be recorded in " + status + ": "
+                        + StateDirectory.reason(e));
+            }
+        }
+
+        /** The restart did not happen: the record of the one before is what stays. */
+        @SuppressWarnings("try") // the lock is held for the block, not used in it
+        void rollback() {
+            synchronized (Guard.class) {
+                try (FileChannel lock = directory.lock(key)) {
+                    Properties now = read(file);
+                    if (now == null || !id.equals(now.getProperty("id"))) return;
+                    if (previous == null) Files.deleteIfExists(file);
+                    else StateDirectory.write(file, previous);
+                } catch (IOException | RuntimeException e) {
+                    Warnings.warn("the record of a restart that did not happen stays in " + file + ": "
+                            + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** The record in file, or null when there is none; a corrupt one is said and taken for none. */
+    private static Properties read(Path file) throws IOException {
+        byte[] bytes;
+        try {
+            bytes = StateDirectory.read(file);
+        } catch (IOException e) {
+            Warnings.warn("the restart record " + file + " cannot be read (" + StateDirectory.reason(e)
+                    + "); the next restart replaces it");
+            return null;
+        }
+        if (bytes == null) return null;
+        Properties record = new Properties();
+        try {
+            record.load(new StringReader(new String(bytes, StandardCharsets.UTF_8)));
+            if (FORMAT.equals(record.getProperty("format"))) {
+                new RestartRecord(record, 0, file);
+                return record;
+            }
+        } catch (IllegalArgumentException | NullPointerException e) {
+            // Said below: a record that does not parse is no record.
+        }
+        Warnings.warn("the restart record " + file + " is corrupt; it is ignored, and the next restart replaces it");
+        return null;
+    }
+
+    private static byte[] bytes(Properties record) throws IOException {
+        StringWriter text = new StringWriter();
+        record.store(text, "jrestart: the record of a restart, for the JVM it starts");
+        return text.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The pid of the JVM that asked for the restart (the same pid for a restart in place). */
+    public int previousPid() {
+        return previousPid;
+    }
+
+    /** restart!'s reason:, or null. */
+    public String reason() {
+        return reason;
+    }
+
+    /** When the restart was asked for, in milliseconds since the epoch. */
+    public long requestedAt() {
+        return requestedAt;
+    }
+
+    public Mechanism mechanism() {
+        return mechanism;
+    }
+
+    /** The command that restarted the service; for a restart in place, the service's own command line. */
+    public List<String> command() {
+        return command;
+    }
+
+    /**
+     * The command's exit status, or null while it is unknown (the command
+     * still runs, or its status could not be learnt). Read again on every
+     * call until it is known.
+     */
+    public Integer commandStatus() {
+        Integer known = commandStatus;
+        if (known != null) return known;
+        try {
+            byte[] bytes = StateDirectory.read(statusFile);
+            if (bytes == null) return null;
+            String[] words = new String(bytes, StandardCharsets.US_ASCII).trim().split(" ");
+            if (words.length == 2 && words[0].equals(id)) return commandStatus = Integer.valueOf(words[1]);
+        } catch (IOException | NumberFormatException e) {
+            // Unknown, as the status file says nothing usable.
+        }
+        return null;
+    }
+
+    /** Seconds from the request until this JVM loaded jrestart. */
+    public double elapsed() {
+        return (loadedAt - requestedAt) / 1000.0;
+    }
+
+    @Override
+    public String toString() {
+        return "RestartRecord(previous pid " + previousPid + ", " + mechanism.name().toLowerCase(Locale.ROOT) + " "
+                + command + ", reason " + reason + ", status " + commandStatus() + ", " + elapsed() + " s)";
+    }
+}
