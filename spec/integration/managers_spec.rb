@@ -28,9 +28,7 @@ RSpec.describe "JRestart.restart! with no command under real service managers" d
       end
 
       Dir.mktmpdir("jrestart-#{manager}") do |dir|
-        # ROUNDS restarts in a row on purpose: guard_spec covers the restart-loop guard.
-        supervised = JRestartSpec::Supervised.create(manager, dir, JRestartSpec::Loopback.free_port,
-                                                     env: { "JRESTART_LIMIT" => "off" })
+        supervised = JRestartSpec::Supervised.create(manager, dir, JRestartSpec::Loopback.free_port)
         seconds = []
         begin
           expect(supervised.start).to be_truthy
