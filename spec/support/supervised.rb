@@ -184,7 +184,8 @@ module JRestartSpec
 
     def write_run_script(service_dir)
       FileUtils.mkdir_p(service_dir)
-      env = service_env.map { |k, v| "#{k}=#{v}" }
+      # A nil value unsets the name, e.g. one the suite sets for every process.
+      env = service_env.map { |k, v| v.nil? ? ["-u", k] : ["#{k}=#{v}"] }.flatten
       File.write(File.join(service_dir, "run"), <<~SH)
         #!/bin/sh
         exec 2>&1
