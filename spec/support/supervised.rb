@@ -185,7 +185,8 @@ module JRestartSpec
     def write_run_script(service_dir)
       FileUtils.mkdir_p(service_dir)
       # A nil value unsets the name, e.g. one the suite sets for every process.
-      env = service_env.map { |k, v| v.nil? ? ["-u", k] : ["#{k}=#{v}"] }.flatten
+      unset, set = service_env.partition { |_, v| v.nil? }
+      env = unset.flat_map { |k, _| ["-u", k] } + set.map { |k, v| "#{k}=#{v}" }
       File.write(File.join(service_dir, "run"), <<~SH)
         #!/bin/sh
         exec 2>&1
