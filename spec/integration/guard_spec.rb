@@ -165,6 +165,9 @@ RSpec.describe "the restart-loop guard" do
         refused = outcomes.select { |o| o["error"] == "JRestart::RestartLoop" }
         expect([passed.size, refused.size]).to eq([5, 3]), outcomes.inspect
         expect(starts(dir)).to eq(5)
+        # One restart time a line, after a header and the service's name.
+        times = File.readlines(restarts_file(env.fetch("STATE_DIRECTORY"))).grep(/\A\d+\n\z/)
+        expect(times.size).to eq(5)
         # The state agrees: a 9th restart is refused too.
         with_probe(env.merge("JRESTART_LIMIT" => "5/900")) do |probe|
           expect(probe.ask("restart")).to include("error" => "JRestart::RestartLoop")
@@ -208,9 +211,12 @@ RSpec.describe "the restart-loop guard" do
       with_probe(env.merge("JRESTART_LIMIT" => "2/900")) do |probe|
         expect(probe.ask("restart")).to include("pid")
         file = restarts_file(state)
-        record = file.sub(/\.restarts\z/, ".record")
+        # The record's key is the JVM's own command line here (no manager), not the restart command.
+        records = Dir.glob(File.join(state, "*.record"))
+        expect(records.size).to eq(1), Dir.children(state).inspect
+        record = records.first
         [file, record].each do |path|
-          File.unlink(path) if File.exist?(path)
+          File.unlink(path)
           File.symlink(victim, path)
         end
         before = File.stat(victim)
@@ -222,6 +228,8 @@ RSpec.describe "the restart-loop guard" do
           expect(File.lstat(path)).to be_file
           expect(mode(path)).to eq(0o600)
         end
+        # As with a corrupt file: the fresh file holds the restart that replaced it.
+        expect(probe.ask("restart")).to include("pid")
         expect(probe.ask("restart")).to include("error" => "JRestart::RestartLoop")
         report("symlinked state file: #{warning}")
       end
