@@ -67,6 +67,8 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
                                         "(ancestor runsv (pid #{runsv}); its cwd #{service})")
       expect(ask(port, "plan")).to include("chosen by  detected runit").and include("listening")
 
+      expect(ask(port, "record")).to eq("none")
+
       pids = [pid]
       3.times do
         expect(ask(port, "restart")).to match(/\Arestarting \d+\z/)
@@ -75,6 +77,9 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
           answer && answer.split.first != pids.last
         end
         pids << ask(port, "info").split.first
+        # The new JVM read the record the old one wrote: JRestart.lastRestart() of the facade.
+        expect(ask(port, "record")).to eq("previous=#{pids[-2]} reason=asked by pid #{pids[-2]} mechanism=SPAWN " \
+                                          "command=sv restart #{service} elapsed=true")
       end
       expect(pids.uniq.size).to eq(4)
     ensure

@@ -2,6 +2,7 @@ import org.jrestart.JRestart;
 import org.jrestart.LaunchOptions;
 import org.jrestart.core.Child;
 import org.jrestart.core.JRestartException;
+import org.jrestart.core.RestartRecord;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -17,8 +18,9 @@ import java.util.concurrent.TimeUnit;
  * A plain Java service for spec/integration/java_facade_spec.rb: it listens on
  * 127.0.0.1:PORT (a JDK socket, not close-on-exec) and answers one line per
  * connection: "info" gives its pid and whether any JRuby class can be loaded,
- * "restart" calls JRestart.restart() with no command, "plan" and "detect"
- * print what the facade would do.
+ * "restart" calls JRestart.restart() with no command and a reason, "plan" and
+ * "detect" print what the facade would do, "record" what JRestart.lastRestart()
+ * says of the restart that started this JVM.
  */
 public final class PlainService {
     public static void main(String[] args) throws Exception {
@@ -35,10 +37,16 @@ public final class PlainService {
                         out.println(pid + " jruby=" + jrubyLoadable());
                     } else if ("restart".equals(request)) {
                         // The delay lets this answer reach the client before the manager stops the JVM.
-                        Child child = JRestart.restart(new LaunchOptions().delay(1, TimeUnit.SECONDS));
+                        Child child = JRestart.restart(new LaunchOptions().delay(1, TimeUnit.SECONDS)
+                                .reason("asked by pid " + pid));
                         out.println("restarting " + child.pid());
                     } else if ("plan".equals(request)) {
                         out.println(JRestart.plan().describe());
+                    } else if ("record".equals(request)) {
+                        RestartRecord record = JRestart.lastRestart();
+                        out.println(record == null ? "none" : "previous=" + record.previousPid() + " reason="
+                                + record.reason() + " mechanism=" + record.mechanism() + " command="
+                                + String.join(" ", record.command()) + " elapsed=" + (record.elapsed() > 0));
                     } else if ("detect".equals(request)) {
                         out.println(JRestart.detect());
                     } else {

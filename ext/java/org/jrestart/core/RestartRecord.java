@@ -92,13 +92,14 @@ public final class RestartRecord {
             int self = Detect.selfPid();
             String key = key(Detect.detect(self, env));
             Path file = directory.file(key, ".record");
-            long started = ManagementFactory.getRuntimeMXBean().getStartTime();
             synchronized (Guard.class) {
                 try (FileChannel lock = directory.lock(key)) {
                     Properties record = read(file);
                     if (record == null || !"pending".equals(record.getProperty("state"))) return;
                     RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"));
-                    // Only a JVM started after the request is its result; in place, the pid stays.
+                    // Only a JVM started after the request is its result; in place, the pid stays. (Asked only
+                    // here: the management classes cost tens of ms, paid once, by a JVM that was restarted.)
+                    long started = ManagementFactory.getRuntimeMXBean().getStartTime();
                     boolean ours = started >= restart.requestedAt
                             && (restart.previousPid != self || restart.mechanism == Mechanism.IN_PLACE);
                     if (!ours) return;
