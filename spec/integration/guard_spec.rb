@@ -13,8 +13,6 @@ module JRestartSpec
   class GuardProbe
     SCRIPT = File.expand_path("../support/guard_probe.rb", __dir__)
 
-    attr_reader :pid
-
     # prefix: what runs the JVM (e.g. unshare); the JVM is its last exec.
     def initialize(env, prefix: [])
       @stderr = Tempfile.create(["jrestart-guard", ".err"])
@@ -24,7 +22,7 @@ module JRestartSpec
 
     # Waits until jrestart is loaded in the probe.
     def ready
-      @pid = reply.fetch("ready")
+      reply.fetch("ready")
       self
     end
 

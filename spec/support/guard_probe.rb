@@ -9,7 +9,7 @@
 #   restart!         -> JRestart.restart!, once
 #   barrier PATH     -> waits until PATH exists, then restart!: for many JVMs at once
 #   limit off|default|COUNT/SECONDS -> JRestart.restart_limit = nil, :default or [COUNT, SECONDS]
-#   info             -> restart_limit, state_directory and the plan's text
+#   info             -> restart_limit and state_directory
 # A restart answers {"pid"} or {"error", "message"}.
 require "json"
 require "jrestart"
@@ -44,8 +44,7 @@ $stdin.each_line do |line|
                              end
     reply.({ "restart_limit" => JRestart.restart_limit })
   when "info"
-    info = { "restart_limit" => JRestart.restart_limit, "state_directory" => JRestart.state_directory }
-    reply.(info.merge("plan" => JRestart.plan.to_s))
+    reply.({ "restart_limit" => JRestart.restart_limit, "state_directory" => JRestart.state_directory })
   else
     reply.({ "error" => "ArgumentError", "message" => "unknown request #{line.strip}" })
   end
