@@ -8,8 +8,11 @@ require_relative "../spec/support/supervised"
 
 # `bin/rake demo [MANAGER=init.d|supervisord|runit|daemontools|s6]`: runs
 # examples/demo_service.rb under that service manager, asks it to restart
-# itself, and waits until a different pid answers on the same port.
+# itself, waits until a different pid answers on the same port, and shows
+# the restart record that new JVM read (JRestart.last_restart).
 module JRestartDemo
+  REASON = "demo: a plugin asked for it"
+
   module_function
 
   def run(manager: ENV.fetch("MANAGER", "init.d"), out: $stdout)
@@ -24,7 +27,7 @@ module JRestartDemo
         return failed(out, dir, "the service did not answer on port #{supervised.port}") unless old_pid
 
         say.("started", "pid #{old_pid}; #{supervised.status.first}")
-        round = supervised.restart(old_pid)
+        round = supervised.restart(old_pid, reason: REASON)
         return failed(out, dir, round[:error]) if round[:error]
 
         say.("restart", "pid #{old_pid} called JRestart.restart!: restart command pid #{round[:restart_pid]}, " \
@@ -35,7 +38,11 @@ module JRestartDemo
         say.("status", supervised.status.first)
         log = File.join(dir, "restart.log")
         File.foreach(log) { |line| say.("log", line.chomp) } if File.exist?(log)
-        ok = round[:inherited] == "none" && supervised.status.last == round[:new_pid]
+        record = settled_record(supervised)
+        say.("record", "JRestart.last_restart in pid #{round[:new_pid]}:#{record ? "" : " nil"}")
+        record&.each { |field, value| out.puts(format("    %-15s %s", field, value.inspect)) }
+        ok = round[:inherited] == "none" && supervised.status.last == round[:new_pid] &&
+             record&.values_at("previous_pid", "reason") == [old_pid, REASON]
       ensure
         stopped = supervised.stop
         say.("stopped", stopped ? "service and #{supervised.name} stopped, nothing left running" : "STOP FAILED")
@@ -43,6 +50,18 @@ module JRestartDemo
       end
       out.puts(ok ? "OK" : "FAILED")
       ok
+    end
+  end
+
+  # The new service's record once the restart command's exit status is in
+  # it (the command may still be finishing when the new JVM answers).
+  def settled_record(supervised)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
+    loop do
+      record = supervised.record
+      return record if record.nil? || record["command_status"] || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+      sleep 0.1
     end
   end
 

@@ -4,12 +4,17 @@
 # examples/init.d/demo-service or another service manager (spec/support/supervised.rb).
 # Send it a line:
 #   pid      -> its pid
-#   restart  -> it calls JRestart.restart! with no command, so that the
-#               command comes from JRESTART_COMMAND or from the detected
-#               manager, and answers "restarting PID via=HOW inherited=none":
-#               PID is the restart command, HOW where it came from, and
-#               "inherited" what it got from the service besides stdio.
+#   restart [REASON] -> it calls JRestart.restart! with no command (and
+#               REASON as reason:), so that the command comes from
+#               JRESTART_COMMAND or from the detected manager, and answers
+#               "restarting PID via=HOW inherited=none": PID is the restart
+#               command, HOW where it came from, and "inherited" what it got
+#               from the service besides stdio; or "error CLASS: MESSAGE"
+#   record   -> JRestart.last_restart as JSON (null when this JVM was not
+#               started by a restart), requested_at in ISO 8601
+require "json"
 require "socket"
+require "time"
 require "jrestart"
 
 port = Integer(ENV.fetch("DEMO_PORT"))
@@ -37,13 +42,16 @@ puts "demo-service #{Process.pid} listening on 127.0.0.1:#{port}"
 loop do
   Thread.new(server.accept) do |client|
     case client.gets.to_s.strip
-    when "restart"
+    when /\Arestart(?: (.+))?\z/
       # The delay lets this request be answered before the manager stops us.
-      launch = JRestart.restart!(log: restart_log, delay: 1)
+      launch = JRestart.restart!(log: restart_log, delay: 1, reason: Regexp.last_match(1))
       inherited = inherited_from_me(launch.pid)
       choice = JRestart.restart_command
       via = [choice.source, choice.manager&.name].compact.join(":")
       client.puts "restarting #{launch.pid} via=#{via} inherited=#{inherited.empty? ? "none" : inherited.join(",")}"
+    when "record"
+      record = JRestart.last_restart&.to_h
+      client.puts JSON.generate(record&.merge(requested_at: record[:requested_at].utc.iso8601(3)))
     else
       client.puts Process.pid
     end

@@ -7,7 +7,7 @@
 #               JVM's start time and RLIMIT_NOFILE
 #   plan     -> JSON: what JRestart.plan says restart! with no command would
 #               run (command, source, manager, strategy), or the error it raises
-#   restart  -> JRestart.restart!(log:, delay: 1) with no command, answered as
+#   restart [REASON] -> JRestart.restart!(log:, delay: 1, reason: REASON) with no command, answered as
 #               examples/demo_service.rb answers it ("restarting PID via=HOW
 #               inherited=none", or inherited=exited when the command was
 #               already gone), "restarting in-place via=HOW" when this JVM
@@ -16,11 +16,14 @@
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
+#   record   -> JRestart.last_restart as JSON (null when no restart started
+#               this JVM), requested_at in ISO 8601
 #   exit     -> exits (status 0) once the answer is sent
 require "json"
 require "securerandom"
 require "shellwords"
 require "socket"
+require "time"
 require "jrestart"
 
 port = Integer(ENV.fetch("DEMO_PORT"))
@@ -65,9 +68,9 @@ loop do
                                 nofile: Process.getrlimit(:NOFILE))
     when "plan"
       client.puts JSON.generate(plan_summary(restart_log))
-    when "restart"
+    when /\Arestart(?: (.+))?\z/
       # The delay lets this request be answered before the manager stops us.
-      launch = JRestart.restart!(log: restart_log, delay: 1)
+      launch = JRestart.restart!(log: restart_log, delay: 1, reason: Regexp.last_match(1))
       choice = JRestart.restart_command
       via = [choice.source, choice.manager&.name].compact.join(":")
       if launch.nil?
@@ -87,6 +90,9 @@ loop do
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid
     when "launch-env-command"
       client.puts JRestart.launch(*Shellwords.split(ENV.fetch("JRESTART_COMMAND")), log: restart_log, delay: 1).pid
+    when "record"
+      record = JRestart.last_restart&.to_h
+      client.puts JSON.generate(record&.merge(requested_at: record[:requested_at].utc.iso8601(3)))
     when "exit"
       client.puts "exiting"
       client.close

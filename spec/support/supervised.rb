@@ -1,8 +1,10 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "json"
 require "shellwords"
 require "socket"
+require "time"
 require "jrestart"
 require_relative "jruby"
 
@@ -48,20 +50,26 @@ module JRestartSpec
     end
 
     # service: the JRuby script to run; jruby_options: more JRuby options
-    # before it, in every generation of the service (e.g. ["-r", "probe.rb"]).
-    def self.create(name, dir, port, service: DEMO_SERVICE, jruby_options: [])
+    # before it, in every generation of the service (e.g. ["-r", "probe.rb"]);
+    # env: more environment for the service.
+    def self.create(name, dir, port, service: DEMO_SERVICE, jruby_options: [], env: {})
       managers.fetch(name) do
         raise ArgumentError, "unknown MANAGER #{name.inspect}: use one of #{managers.keys.join(", ")}"
-      end.new(dir, port, service, jruby_options)
+      end.new(dir, port, service, jruby_options, env)
     end
 
-    attr_reader :dir, :port
+    attr_reader :dir, :port, :state_dir
 
-    def initialize(dir, port, service, jruby_options)
+    def initialize(dir, port, service, jruby_options, env)
       @dir = dir
       @port = port
       @service = service
       @jruby_options = jruby_options
+      @env = env
+      # jrestart's state (restart-loop guard, restart record) stays in the run
+      # directory, so that runs neither see each other's nor leave any behind.
+      @state_dir = File.join(dir, "state")
+      Dir.mkdir(@state_dir, 0o700)
     end
 
     def name
@@ -74,7 +82,8 @@ module JRestartSpec
     end
 
     def service_env
-      marker.merge("PATH" => PATH, "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir)
+      marker.merge("PATH" => PATH, "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir, "STATE_DIRECTORY" => state_dir)
+            .merge(@env)
     end
 
     def service_argv
@@ -95,10 +104,11 @@ module JRestartSpec
     end
 
     # One restart round of the demo service: asks the service running as
-    # old_pid to restart itself and waits for a new pid on the same port.
-    def restart(old_pid)
+    # old_pid to restart itself (for reason, if given) and waits for a new pid
+    # on the same port.
+    def restart(old_pid, reason: nil)
       asked = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      reply = Loopback.ask(port, "restart").to_s
+      reply = Loopback.ask(port, ["restart", reason].compact.join(" ")).to_s
       _, restart_pid, via, inherited = reply.match(RESTARTING).to_a
       return { error: "the service answered #{reply.inspect} to restart" } unless restart_pid
 
@@ -107,6 +117,15 @@ module JRestartSpec
 
       { restart_pid: Integer(restart_pid), via: via, inherited: inherited, new_pid: new_pid,
         seconds: Process.clock_gettime(Process::CLOCK_MONOTONIC) - asked }
+    end
+
+    # JRestart.last_restart in the service answering now, as a Hash with
+    # String keys (requested_at a Time), or nil.
+    def record
+      answer = Loopback.ask(port, "record")
+      raise "the service answered #{answer.inspect} to record" unless answer&.start_with?("{", "null")
+
+      JSON.parse(answer)&.then { |record| record.merge("requested_at" => Time.iso8601(record["requested_at"])) }
     end
 
     # The manager's own status command: [its output, the pid it reports up, or nil].
@@ -165,7 +184,9 @@ module JRestartSpec
 
     def write_run_script(service_dir)
       FileUtils.mkdir_p(service_dir)
-      env = service_env.map { |k, v| "#{k}=#{v}" }
+      # A nil value unsets the name, e.g. one the suite sets for every process.
+      unset, set = service_env.partition { |_, v| v.nil? }
+      env = unset.flat_map { |k, _| ["-u", k] } + set.map { |k, v| "#{k}=#{v}" }
       File.write(File.join(service_dir, "run"), <<~SH)
         #!/bin/sh
         exec 2>&1
