@@ -9,6 +9,7 @@ import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
 import org.jrestart.core.Options;
 import org.jrestart.core.Plan;
+import org.jrestart.core.Support;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -71,7 +72,7 @@ public final class RubyJRestart {
         // An IO on a Java stream has no descriptor a child could inherit: not a socket.
         int fd = Convert.osFd(context, fdOrIo);
         try {
-            return context.runtime.newBoolean(fd >= 0 && Descriptors.isSocket(fd));
+            return context.runtime.newBoolean(Descriptors.isSocket(fd));
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
@@ -90,11 +91,21 @@ public final class RubyJRestart {
         }
     }
 
-    /** What this libc offers and which fallbacks are in use: {fstat:, stat_layout:, closefrom:, chdir:, close_range:}. */
+    /**
+     * What this libc offers and which fallbacks are in use: {supported: true,
+     * fstat:, stat_layout:, closefrom:, chdir:, close_range:, reaper:}; where
+     * jrestart cannot work, {supported: false, unsupported: why}.
+     */
     @JRubyMethod(name = "features", module = true)
     public static IRubyObject features(ThreadContext context, IRubyObject self) {
         Ruby runtime = context.runtime;
         RubyHash features = RubyHash.newHash(runtime);
+        String unavailable = Support.unavailable();
+        features.fastASet(runtime.newSymbol("supported"), runtime.newBoolean(unavailable == null));
+        if (unavailable != null) {
+            features.fastASet(runtime.newSymbol("unsupported"), runtime.newString(unavailable));
+            return features;
+        }
         String fstat = Descriptors.fstatSymbol();
         String layout = Descriptors.statLayout();
         features.fastASet(runtime.newSymbol("fstat"), fstat == null ? context.nil : runtime.newSymbol(fstat));
@@ -104,6 +115,12 @@ public final class RubyJRestart {
         features.fastASet(runtime.newSymbol("close_range"), runtime.newBoolean(Launcher.hasCloseRange()));
         features.fastASet(runtime.newSymbol("reaper"), runtime.newSymbol(Child.polling() ? "pidfd" : "thread"));
         return features;
+    }
+
+    /** Whether jrestart works on this platform; features[:unsupported] says why not. */
+    @JRubyMethod(name = "supported?", module = true)
+    public static IRubyObject supported_p(ThreadContext context, IRubyObject self) {
+        return context.runtime.newBoolean(Support.unavailable() == null);
     }
 
     @JRubyMethod(name = "open_fds", module = true)
@@ -199,7 +216,11 @@ public final class RubyJRestart {
     public static IRubyObject notify(ThreadContext context, IRubyObject self, IRubyObject state) {
         RubyString text = Convert.frozenString(context, state, "the state");
         byte[] socket = Convert.environment(context).get("NOTIFY_SOCKET");
-        return context.runtime.newBoolean(Notify.send(socket, text.asJavaString()));
+        try {
+            return context.runtime.newBoolean(Notify.send(socket, text.asJavaString()));
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
     }
 
     /** The JRestart::Manager running this process, or nil; see JRestart::Detect. */
