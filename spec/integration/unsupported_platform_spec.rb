@@ -9,7 +9,7 @@ require "open3"
 # way: the gem must still load, say why it cannot work, and refuse every
 # native operation rather than start anything or answer wrongly.
 RSpec.describe "JRestart on a platform it does not support (libc without pipe2, as on macOS)" do
-  SCRIPT = <<~'RUBY'
+  UNSUPPORTED_PLATFORM_SCRIPT = <<~'RUBY'
     require "json"
     require "jrestart"
     refusals = {}
@@ -37,7 +37,7 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
 
   before(:all) do
     command = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START, "-Djrestart.hide_symbols=pipe2")
-    out, err, status = Open3.capture3(*command, "-e", SCRIPT)
+    out, err, status = Open3.capture3(*command, "-e", UNSUPPORTED_PLATFORM_SCRIPT)
     raise "the JRuby without pipe2 failed (#{status}): #{err}" unless status.success?
 
     @result = JSON.parse(out.lines.last)

@@ -252,7 +252,8 @@ public final class Plan {
                 service.get("NOTIFY_SOCKET"), false);
     }
 
-    private static void checkReason(String reason) throws JRestartException {
+    /** Refuses a reason: a restart could not keep (a NUL, too long). */
+    public static void checkReason(String reason) throws JRestartException {
         if (reason == null) return;
         if (reason.indexOf('\0') >= 0) throw JRestartException.invalid("reason: contains a NUL character");
         int length = reason.getBytes(StandardCharsets.UTF_8).length;

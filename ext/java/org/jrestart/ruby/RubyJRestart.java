@@ -27,6 +27,7 @@ import org.jruby.util.ByteList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The JRestart module's functions. lib/jrestart/*.rb gives them their
@@ -168,24 +169,117 @@ public final class RubyJRestart {
         }
     }
 
-    /** reexec!(argv, env:, keep:, unsetenv_others:): returns only by raising when the exec fails. */
+    /**
+     * The JRestart::Plan of reexec!(argv, env:, keep:, unsetenv_others:);
+     * argv nil: this process's own command line. reexec! executes it.
+     */
     @JRubyMethod(name = "__reexec", module = true, visibility = Visibility.PRIVATE)
     public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
-        List<byte[]> words = null;
-        if (!argv.isNil()) {
-            if (!(argv instanceof RubyArray)) {
-                throw context.runtime.newTypeError("argv must be an Array of Strings, got "
-                        + argv.getMetaClass().getRealClass().getName());
-            }
-            words = bytes(strings(context, (RubyArray<?>) argv, "argv[0]", "argv[", "]"));
-        }
+        List<RubyString> words = reexecArgv(context, argv);
         Options parsed = Convert.options(context, options, Convert.REEXEC_OPTIONS);
         try {
-            Plan.reexec(words, parsed, Convert.environment(context)).execute();
-            throw new AssertionError("execve returned without an error");
+            return RubyPlan.newPlan(context, Plan.reexec(words == null ? null : bytes(words), parsed,
+                    Convert.environment(context)), words);
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
+    }
+
+    private static List<RubyString> reexecArgv(ThreadContext context, IRubyObject argv) {
+        if (argv.isNil()) return null;
+        if (!(argv instanceof RubyArray)) {
+            throw context.runtime.newTypeError("argv must be an Array of Strings, got "
+                    + argv.getMetaClass().getRealClass().getName());
+        }
+        return strings(context, (RubyArray<?>) argv, "argv[0]", "argv[", "]");
+    }
+
+    /**
+     * What restart! (kind :restart), launch (:launch) or reexec! (:reexec)
+     * would do, for test mode: [command, plan, unplanned]. The request is
+     * checked as the real call checks it and raises the same errors for bad
+     * input. plan is nil where none can be built: on a platform jrestart does
+     * not support, or for a restart! to which this environment offers no
+     * command (tests rarely run under a service manager); command is then
+     * what is known without libc or /proc (nil when only detection could
+     * tell), and unplanned says why.
+     */
+    @JRubyMethod(name = "__request", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject request(ThreadContext context, IRubyObject self, IRubyObject kind, IRubyObject argv,
+                                      IRubyObject options) {
+        String name = kind.asJavaString();
+        boolean supported = Support.unavailable() == null;
+        if (name.equals("restart")) return restartRequest(context, self, argv, options, supported);
+        if (supported) {
+            RubyPlan plan = (RubyPlan) (name.equals("launch") ? launch(context, self, argv, options)
+                    : reexec(context, self, argv, options));
+            return requested(context, plan.command(context), plan, null);
+        }
+        if (name.equals("launch")) {
+            List<RubyString> given = strings(context, array(context, argv, "the command and its arguments"),
+                    "the command", "argument ", "");
+            Convert.options(context, options, Convert.LAUNCH_OPTIONS);
+            if (given.isEmpty()) throw context.runtime.newArgumentError("the command is missing");
+            return requested(context, frozen(context, given), null, Support.refusal("launch"));
+        }
+        List<RubyString> given = reexecArgv(context, argv);
+        Convert.options(context, options, Convert.REEXEC_OPTIONS);
+        if (given != null && given.isEmpty()) throw context.runtime.newArgumentError("argv must not be empty");
+        return requested(context, given == null ? context.nil : frozen(context, given), null,
+                Support.refusal(given == null ? "reading this process's own command line" : "reexec"));
+    }
+
+    private static IRubyObject restartRequest(ThreadContext context, IRubyObject self, IRubyObject argv,
+                                              IRubyObject options, boolean supported) {
+        RubyArray<?> words = array(context, argv, "the command and its arguments");
+        if (!words.isEmpty() && words.eltOk(0).isNil()) throw context.runtime.newArgumentError("the command is nil");
+        List<RubyString> given = strings(context, words, "the command", "argument ", "");
+        Options parsed = Convert.options(context, options, Convert.RESTART_OPTIONS);
+        Map<String, byte[]> environment = Convert.environment(context);
+        try {
+            String unplanned;
+            if (supported) {
+                try {
+                    Plan plan = Plan.restart(bytes(given), parsed, environment, setting(context, self));
+                    RubyPlan ruby = RubyPlan.newPlan(context, plan, given.isEmpty() ? null : given);
+                    return requested(context, ruby.command(context), ruby, null);
+                } catch (JRestartException e) {
+                    if (e.kind() != JRestartException.Kind.STATE) throw e;
+                    unplanned = e.subject();
+                }
+            } else {
+                Plan.checkReason(parsed.reason());
+                unplanned = Support.refusal("restart");
+            }
+            if (!given.isEmpty()) return requested(context, frozen(context, given), null, unplanned);
+            Plan.Choice choice = Plan.configured(setting(context, self), environment);
+            if (choice != null) return requested(context, words(context, choice.command), null, unplanned);
+            if (!supported) {
+                unplanned = "restart has no command: none was given, JRestart.command and JRESTART_COMMAND are not"
+                        + " set, and " + Support.refusal("service manager detection");
+            }
+            return requested(context, context.nil, null, unplanned);
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
+    }
+
+    private static IRubyObject requested(ThreadContext context, IRubyObject command, RubyPlan plan, String unplanned) {
+        Ruby runtime = context.runtime;
+        return RubyArray.newArray(runtime, command, plan == null ? context.nil : plan,
+                unplanned == null ? context.nil : runtime.newString(unplanned));
+    }
+
+    private static IRubyObject frozen(ThreadContext context, List<RubyString> words) {
+        RubyArray<?> array = RubyArray.newArray(context.runtime, words.size());
+        for (RubyString word : words) array.append(word);
+        return array.freeze(context);
+    }
+
+    private static IRubyObject words(ThreadContext context, List<byte[]> words) {
+        RubyArray<?> array = RubyArray.newArray(context.runtime, words.size());
+        for (byte[] word : words) array.append(string(context.runtime, word).freeze(context));
+        return array.freeze(context);
     }
 
     /**
