@@ -30,8 +30,18 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
         "#{e.class}: #{e.message}"
       end
     end
+    facade = Java::OrgJrestart::JRestart
+    java_calls = { "restart" => -> { facade.restart("/bin/true") }, "launch" => -> { facade.launch("/bin/true") },
+                   "plan" => -> { facade.plan }, "detect" => -> { facade.detect }, "notify" => -> { facade.notify("READY=1") } }
+    java_refusals = java_calls.transform_values do |call|
+      call.call
+      "returned"
+    rescue Java::OrgJrestartCore::JRestartException => e
+      "#{e.kind}: #{e.message}"
+    end
     children = Dir.glob("/proc/self/task/*/children").flat_map { |f| File.read(f).split }
     puts JSON.generate(features: JRestart.features, supported: JRestart.supported?, refusals: refusals,
+                       java_refusals: java_refusals, unavailable: facade.unavailable,
                        children: children)
   RUBY
 
@@ -55,6 +65,14 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
       expect(refusal).to start_with("NotImplementedError: "), "#{name}: #{refusal}"
       expect(refusal).to include("is not available on #{platform}: libc.so.6 lacks pipe2; jrestart supports Linux"),
                          "#{name}: #{refusal}"
+    end
+  end
+
+  it "refuses the same through the Java facade, as JRestartException of kind UNSUPPORTED" do
+    expect(@result["unavailable"]).to eq("libc.so.6 lacks pipe2")
+    expect(@result["java_refusals"].keys).to eq(%w[restart launch plan detect notify])
+    @result["java_refusals"].each do |name, refusal|
+      expect(refusal).to match(/\AUNSUPPORTED: .* is not available on .*: libc\.so\.6 lacks pipe2/), "#{name}: #{refusal}"
     end
   end
 
