@@ -3,9 +3,11 @@
 require "jrestart/version"
 require "jrestart/jrestart.jar"
 
-# Defines JRestart.socket?, .fstat, .open_fds, .features, .detect,
+# Defines JRestart.socket?, .fstat, .open_fds, .features, .supported?, .detect,
 # .restart_command, JRestart::Stat, ::Descriptor, ::Launch, ::Plan, ::Detect
-# and ::Error, and resolves every libc symbol a restart needs.
+# and ::Error, and resolves every libc symbol a restart needs. Where
+# jrestart cannot work it still loads, and the native operations raise
+# NotImplementedError.
 JRuby::Util.load_ext("org.jrestart.ruby.JRestartLibrary")
 
 require "jrestart/manager"

@@ -4,6 +4,8 @@ module JRestart
   @restart_lock = Mutex.new
   @restart = nil
   @restarted = false
+  # Test mode (JRestart::Testing): one ivar check is all it costs a service.
+  @testing = false
 
   class << self
     # Starts +command+ with +args+ detached from this JVM: new session, cwd
@@ -20,8 +22,12 @@ module JRestart
     #
     # LAUNCH_OPTIONS lists the options with their defaults. Returns a
     # JRestart::Launch. Raises before starting anything when the command, a
-    # path or an option is wrong.
+    # path or an option is wrong. In test mode (JRestart::Testing) it starts
+    # nothing and returns the recorded JRestart::Testing::Request; so do
+    # restart! and reexec!.
     def launch(command, *args, **options)
+      return Testing.record(:launch, [command, *args], options) if @testing
+
       __launch([command, *args], options).execute
     end
 
@@ -32,8 +38,13 @@ module JRestart
     # very plan that JRestart.plan shows for the same arguments. Where the
     # service restarts in place (a container's PID 1, a system unit without
     # root: see the README), it returns only by raising, or nil at once with
-    # delay:, and the exec happens after the delay.
+    # delay:, and the exec happens after the delay. reason: (a String) is kept
+    # in the record the new JVM reads (JRestart.last_restart). One restart
+    # more than JRestart.restart_limit allows raises JRestart::RestartLoop.
     def restart!(*argv, **options)
+      # Test mode leaves the once-per-process flag alone, so that every example can restart.
+      return Testing.record(:restart, argv, options) if @testing
+
       @restart_lock.synchronize do
         unless @restarted
           @restart = __plan(argv, options).execute

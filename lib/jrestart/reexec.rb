@@ -13,7 +13,9 @@ module JRestart
     # unsetenv_others:. Returns only by raising (Errno::*) when the exec fails,
     # with all of that undone, the process still running and serving.
     def reexec!(argv = nil, **options)
-      __reexec(argv, options)
+      return Testing.record(:reexec, argv, options) if @testing
+
+      __reexec(argv, options).execute
     end
   end
 end

@@ -176,7 +176,9 @@ RSpec.describe JRestart do
       layout = { "x86_64" => "LinuxX86_64Stat", "aarch64" => "LinuxAarch64Stat" }.fetch(RbConfig::CONFIG["host_cpu"])
       kernel = Gem::Version.new(File.read("/proc/sys/kernel/osrelease")[/\A\d+\.\d+/])
       pidfd = glibc >= Gem::Version.new("2.36") && kernel >= Gem::Version.new("5.4")
-      expect(JRestart.features).to eq(fstat: glibc >= Gem::Version.new("2.33") ? :fstat : :__fxstat,
+      expect(JRestart.supported?).to be(true)
+      expect(JRestart.features).to eq(supported: true,
+                                      fstat: glibc >= Gem::Version.new("2.33") ? :fstat : :__fxstat,
                                       stat_layout: layout,
                                       closefrom: glibc >= Gem::Version.new("2.34"),
                                       chdir: glibc >= Gem::Version.new("2.29"),

@@ -8,6 +8,7 @@ import org.jrestart.core.Notify;
 import org.jrestart.core.Plan;
 import org.jrestart.core.RestartLimit;
 import org.jrestart.core.RestartRecord;
+import org.jrestart.core.Support;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +46,7 @@ public final class JRestart {
 
     static {
         // As early as the host touches jrestart: the record's elapsed time ends here.
-        RestartRecord.claim();
+        if (Support.unavailable() == null) RestartRecord.claim();
     }
 
     private JRestart() {
@@ -151,11 +152,21 @@ public final class JRestart {
     /**
      * sd_notify(3) to systemd: sends state (e.g. "READY=1") to $NOTIFY_SOCKET
      * from this process, as a Type=notify unit's main process must (the JDK
-     * cannot send on a UNIX datagram socket). true when sent.
+     * cannot send on a UNIX datagram socket). true when sent. Throws
+     * (UNSUPPORTED) where the core cannot work, like every native operation.
      */
-    public static boolean notify(String state) {
+    public static boolean notify(String state) throws JRestartException {
         String socket = System.getenv("NOTIFY_SOCKET");
-        return socket != null && Notify.send(bytes(socket), state);
+        return Notify.send(socket == null ? null : bytes(socket), state);
+    }
+
+    /**
+     * Why jrestart cannot work on this platform (not Linux, an unknown CPU, a
+     * libc lacking a function it needs); null where it can. Elsewhere every
+     * operation but setCommand throws, of kind UNSUPPORTED.
+     */
+    public static String unavailable() {
+        return Support.unavailable();
     }
 
     /** The service manager running this JVM, or null; see the README's "Service managers". */

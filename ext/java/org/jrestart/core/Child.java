@@ -95,6 +95,7 @@ public final class Child {
      * those exact pids are waited for.
      */
     public static void adopt(String pids) {
+        if (Support.unavailable() != null) return; // no earlier image can have launched anything here
         byte[] adopted = HAND_OVER.getBytes(StandardCharsets.UTF_8);
         for (String text : pids.split(",")) {
             int pid;

@@ -50,6 +50,7 @@ public final class Descriptors {
     }
 
     public static Stat fstat(int fd) throws JRestartException {
+        Support.require("fstat");
         if (fd < 0) throw JRestartException.errno(Native.EBADF, "fstat(" + fd + ")");
         StatLayout layout = filled(fd);
         if (layout == null) throw JRestartException.errno(Native.errno(), "fstat(" + fd + ")");
@@ -60,6 +61,7 @@ public final class Descriptors {
 
     /** A closed or invalid descriptor is simply not a socket. */
     public static boolean isSocket(int fd) throws JRestartException {
+        Support.require("socket?");
         StatLayout layout = filled(fd);
         return layout != null && FileType.isSocket(layout.mode());
     }
@@ -76,6 +78,7 @@ public final class Descriptors {
 
     /** The open descriptors, in order; those closed while being listed are left out. */
     public static List<Descriptor> list() throws JRestartException {
+        Support.require("listing descriptors");
         List<Descriptor> result = new ArrayList<Descriptor>();
         for (int fd : numbers()) {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);

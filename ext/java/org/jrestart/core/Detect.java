@@ -85,6 +85,7 @@ public final class Detect {
 
     /** This process's pid, as /proc names it (Java 8 has no ProcessHandle). */
     public static int selfPid() throws JRestartException {
+        Support.require("service manager detection");
         try {
             return Integer.parseInt(new File("/proc/self").getCanonicalFile().getName());
         } catch (IOException | NumberFormatException e) {

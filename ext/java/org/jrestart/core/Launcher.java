@@ -174,6 +174,7 @@ public final class Launcher {
      * upgraded on disk before the restart cannot break it.
      */
     public static void prepare() throws JRestartException {
+        Support.require("preparing posix_spawn");
         new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0])).close();
         // What a plan and reexec! use is loaded now as well: the log and delay
         // checks, and the descriptor table.

@@ -17,7 +17,9 @@ import java.util.List;
 /**
  * Loads libc once. Every symbol the restart path calls is looked up here, at
  * load time, so a restart cannot fail later because a symbol is missing;
- * optional glibc extensions are null where absent.
+ * optional glibc extensions are null where absent. On a platform the core
+ * does not support everything is null and UNAVAILABLE says why: loading never
+ * throws, since any use of this class (even Native.text) initializes it.
  */
 final class Native {
     static final LibC LIBC;
@@ -29,6 +31,8 @@ final class Native {
     static final LibC.CloseRange CLOSE_RANGE;
     static final LibC.Pidfd PIDFD;
     static final LibC.MemfdCreate MEMFD;
+    /** Why the core cannot work here; null on a supported platform. */
+    static final String UNAVAILABLE;
 
     // Names listed in this system property are treated as absent from libc, so
     // that the specs can run the fallbacks an older glibc needs (fstat before
@@ -43,18 +47,36 @@ final class Native {
     static final int EMFILE = Errno.EMFILE.intValue();
 
     static {
-        String name = Platform.getNativePlatform().getStandardCLibraryName();
-        LIBC = load(LibC.class, name);
-        if (LIBC == null) throw new UnsatisfiedLinkError(name + " lacks " + missing(LibC.class, name));
-        RUNTIME = Runtime.getRuntime(LIBC);
-        CLOSEFROM = load(LibC.CloseFromNp.class, name);
-        CHDIR = load(LibC.ChdirNp.class, name);
-        LibC.Fstat fstat = load(LibC.Fstat.class, name);
+        Platform platform = Platform.getNativePlatform();
+        String name = platform.getStandardCLibraryName();
+        String why = null;
+        LibC libc = null;
+        // posix_spawn's flags, struct stat and /proc are Linux's: elsewhere
+        // even a libc that loads would give wrong answers.
+        if (platform.getOS() != Platform.OS.LINUX) {
+            why = "jrestart relies on Linux's posix_spawn flags, struct stat and /proc";
+        } else if (!StatLayout.known(platform)) {
+            why = "jrestart knows no struct stat layout for " + platform.getCPU();
+        } else {
+            try {
+                List<String> absent = missing(LibC.class, name);
+                if (absent.isEmpty()) libc = LibraryLoader.create(LibC.class).load(name);
+                else why = name + " lacks " + String.join(", ", absent);
+            } catch (UnsatisfiedLinkError e) {
+                why = e.getMessage();
+            }
+        }
+        UNAVAILABLE = why;
+        LIBC = libc;
+        RUNTIME = libc == null ? null : Runtime.getRuntime(libc);
+        CLOSEFROM = optional(libc, LibC.CloseFromNp.class, name);
+        CHDIR = optional(libc, LibC.ChdirNp.class, name);
+        LibC.Fstat fstat = optional(libc, LibC.Fstat.class, name);
         FSTAT = fstat;
-        FXSTAT = fstat == null ? load(LibC.Fxstat.class, name) : null;
-        CLOSE_RANGE = load(LibC.CloseRange.class, name);
-        PIDFD = load(LibC.Pidfd.class, name);
-        MEMFD = load(LibC.MemfdCreate.class, name);
+        FXSTAT = fstat == null ? optional(libc, LibC.Fxstat.class, name) : null;
+        CLOSE_RANGE = optional(libc, LibC.CloseRange.class, name);
+        PIDFD = optional(libc, LibC.Pidfd.class, name);
+        MEMFD = optional(libc, LibC.MemfdCreate.class, name);
     }
 
     private Native() {
@@ -65,8 +87,8 @@ final class Native {
      * jnr-ffi would bind a missing function to a stub that throws only when
      * called, which for a restart is too late.
      */
-    private static <T> T load(Class<T> type, String name) {
-        return missing(type, name).isEmpty() ? LibraryLoader.create(type).load(name) : null;
+    private static <T> T optional(LibC libc, Class<T> type, String name) {
+        return libc != null && missing(type, name).isEmpty() ? LibraryLoader.create(type).load(name) : null;
     }
 
     private static List<String> missing(Class<?> type, String name) {

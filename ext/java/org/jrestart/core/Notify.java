@@ -24,7 +24,8 @@ public final class Notify {
      * path, the service's $NOTIFY_SOCKET ("@name" is abstract); false when
      * there is none or it could not be sent.
      */
-    public static boolean send(byte[] path, String message) {
+    public static boolean send(byte[] path, String message) throws JRestartException {
+        Support.require("notify");
         if (path == null || path.length == 0 || path.length >= SUN_PATH) return false;
         Pointer address = Memory.allocateDirect(Native.RUNTIME, 2 + SUN_PATH, true);
         address.putShort(0, (short) AddressFamily.AF_UNIX.intValue());

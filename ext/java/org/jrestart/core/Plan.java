@@ -152,6 +152,7 @@ public final class Plan {
     /** The plan to start command (its first word, then its arguments) detached: launch. */
     public static Plan launch(List<byte[]> command, Options options, Map<String, byte[]> environment)
             throws JRestartException {
+        Support.require("launch");
         if (command.isEmpty()) throw JRestartException.invalid("the command is missing");
         return detached(new Choice(command, Source.ARGUMENT, null, null), options, environment, false);
     }
@@ -168,6 +169,7 @@ public final class Plan {
      */
     public static Plan restart(List<byte[]> command, Options options, Map<String, byte[]> environment,
                                List<byte[]> setting, RestartLimit limitSetting) throws JRestartException {
+        Support.require("restart");
         checkReason(options.reason);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
@@ -251,6 +253,7 @@ public final class Plan {
      */
     public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment)
             throws JRestartException {
+        Support.require("reexec");
         if (argv == null) return inPlace(new Choice(Reexec.selfArgv(), Source.SELF, null, null), options, environment);
         if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
         Map<String, byte[]> env = childEnvironment(environment, options);
@@ -274,7 +277,8 @@ public final class Plan {
                 service.get("NOTIFY_SOCKET"), false);
     }
 
-    private static void checkReason(String reason) throws JRestartException {
+    /** Refuses a reason: a restart could not keep (a NUL, too long). */
+    public static void checkReason(String reason) throws JRestartException {
         if (reason == null) return;
         if (reason.indexOf('\0') >= 0) throw JRestartException.invalid("reason: contains a NUL character");
         int length = reason.getBytes(StandardCharsets.UTF_8).length;
@@ -295,6 +299,17 @@ public final class Plan {
      * JRESTART_COMMAND, else the detected manager's; null when there is none.
      */
     public static Choice choose(List<byte[]> setting, Map<String, byte[]> environment) throws JRestartException {
+        Support.require("choosing the restart command");
+        Choice configured = configured(setting, environment);
+        return configured != null ? configured : detected(environment);
+    }
+
+    /**
+     * The restart command configured without detection: setting, else
+     * JRESTART_COMMAND; null when neither is set. Touches neither libc nor
+     * /proc, so it answers on any platform.
+     */
+    public static Choice configured(List<byte[]> setting, Map<String, byte[]> environment) throws JRestartException {
         if (setting != null && !setting.isEmpty()) return new Choice(setting, Source.SETTING, null, null);
         byte[] variable = environment.get(COMMAND_VARIABLE);
         String line = variable == null ? "" : Native.text(variable);
@@ -308,6 +323,10 @@ public final class Plan {
             }
             return new Choice(words, Source.ENVIRONMENT, null, null);
         }
+        return null;
+    }
+
+    private static Choice detected(Map<String, byte[]> environment) throws JRestartException {
         Manager manager = Detect.detect(Detect.selfPid(), text(environment));
         if (manager == null) return null;
         if (manager.name.equals(Detect.CONTAINER)) {

@@ -21,9 +21,15 @@ abstract class StatLayout extends Struct {
     /** The version argument __fxstat wants for this layout (glibc's _STAT_VER). */
     abstract int statVersion();
 
+    /** Whether the gem knows this platform's struct stat. */
+    static boolean known(Platform platform) {
+        return platform.getOS() == Platform.OS.LINUX
+                && (platform.getCPU() == Platform.CPU.X86_64 || platform.getCPU() == Platform.CPU.AARCH64);
+    }
+
     /** A new layout for this platform, or null where the gem knows no layout: never guess one. */
     static StatLayout forPlatform(Runtime runtime, Platform platform) {
-        if (platform.getOS() != Platform.OS.LINUX) return null;
+        if (!known(platform)) return null;
         switch (platform.getCPU()) {
             case X86_64:
                 return new LinuxX86_64Stat(runtime);

@@ -11,6 +11,7 @@ import org.jrestart.core.Options;
 import org.jrestart.core.Plan;
 import org.jrestart.core.RestartLimit;
 import org.jrestart.core.RestartRecord;
+import org.jrestart.core.Support;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -32,6 +33,7 @@ import org.jruby.util.ByteList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The JRestart module's functions. lib/jrestart/*.rb gives them their
@@ -77,7 +79,7 @@ public final class RubyJRestart {
         // An IO on a Java stream has no descriptor a child could inherit: not a socket.
         int fd = Convert.osFd(context, fdOrIo);
         try {
-            return context.runtime.newBoolean(fd >= 0 && Descriptors.isSocket(fd));
+            return context.runtime.newBoolean(Descriptors.isSocket(fd));
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
@@ -96,11 +98,21 @@ public final class RubyJRestart {
         }
     }
 
-    /** What this libc offers and which fallbacks are in use: {fstat:, stat_layout:, closefrom:, chdir:, close_range:}. */
+    /**
+     * What this libc offers and which fallbacks are in use: {supported: true,
+     * fstat:, stat_layout:, closefrom:, chdir:, close_range:, reaper:}; where
+     * jrestart cannot work, {supported: false, unsupported: why}.
+     */
     @JRubyMethod(name = "features", module = true)
     public static IRubyObject features(ThreadContext context, IRubyObject self) {
         Ruby runtime = context.runtime;
         RubyHash features = RubyHash.newHash(runtime);
+        String unavailable = Support.unavailable();
+        features.fastASet(runtime.newSymbol("supported"), runtime.newBoolean(unavailable == null));
+        if (unavailable != null) {
+            features.fastASet(runtime.newSymbol("unsupported"), runtime.newString(unavailable));
+            return features;
+        }
         String fstat = Descriptors.fstatSymbol();
         String layout = Descriptors.statLayout();
         features.fastASet(runtime.newSymbol("fstat"), fstat == null ? context.nil : runtime.newSymbol(fstat));
@@ -110,6 +122,12 @@ public final class RubyJRestart {
         features.fastASet(runtime.newSymbol("close_range"), runtime.newBoolean(Launcher.hasCloseRange()));
         features.fastASet(runtime.newSymbol("reaper"), runtime.newSymbol(Child.polling() ? "pidfd" : "thread"));
         return features;
+    }
+
+    /** Whether jrestart works on this platform; features[:unsupported] says why not. */
+    @JRubyMethod(name = "supported?", module = true)
+    public static IRubyObject supported_p(ThreadContext context, IRubyObject self) {
+        return context.runtime.newBoolean(Support.unavailable() == null);
     }
 
     @JRubyMethod(name = "open_fds", module = true)
@@ -158,24 +176,119 @@ public final class RubyJRestart {
         }
     }
 
-    /** reexec!(argv, env:, keep:, unsetenv_others:): returns only by raising when the exec fails. */
+    /**
+     * The JRestart::Plan of reexec!(argv, env:, keep:, unsetenv_others:);
+     * argv nil: this process's own command line. reexec! executes it.
+     */
     @JRubyMethod(name = "__reexec", module = true, visibility = Visibility.PRIVATE)
     public static IRubyObject reexec(ThreadContext context, IRubyObject self, IRubyObject argv, IRubyObject options) {
-        List<byte[]> words = null;
-        if (!argv.isNil()) {
-            if (!(argv instanceof RubyArray)) {
-                throw context.runtime.newTypeError("argv must be an Array of Strings, got "
-                        + argv.getMetaClass().getRealClass().getName());
-            }
-            words = bytes(strings(context, (RubyArray<?>) argv, "argv[0]", "argv[", "]"));
-        }
+        List<RubyString> words = reexecArgv(context, argv);
         Options parsed = Convert.options(context, options, Convert.REEXEC_OPTIONS);
         try {
-            Plan.reexec(words, parsed, Convert.environment(context)).execute();
-            throw new AssertionError("execve returned without an error");
+            return RubyPlan.newPlan(context, Plan.reexec(words == null ? null : bytes(words), parsed,
+                    Convert.environment(context)), words);
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
+    }
+
+    private static List<RubyString> reexecArgv(ThreadContext context, IRubyObject argv) {
+        if (argv.isNil()) return null;
+        if (!(argv instanceof RubyArray)) {
+            throw context.runtime.newTypeError("argv must be an Array of Strings, got "
+                    + argv.getMetaClass().getRealClass().getName());
+        }
+        return strings(context, (RubyArray<?>) argv, "argv[0]", "argv[", "]");
+    }
+
+    /**
+     * What restart! (kind :restart), launch (:launch) or reexec! (:reexec)
+     * would do, for test mode: [command, plan, unplanned]. The request is
+     * checked as the real call checks it and raises the same errors for bad
+     * input. plan is nil where none can be built: on a platform jrestart does
+     * not support, or for a restart! to which this environment offers no
+     * command (tests rarely run under a service manager); command is then
+     * what is known without libc or /proc (nil when only detection could
+     * tell), and unplanned says why.
+     */
+    @JRubyMethod(name = "__request", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject request(ThreadContext context, IRubyObject self, IRubyObject kind, IRubyObject argv,
+                                      IRubyObject options) {
+        String name = kind.asJavaString();
+        boolean supported = Support.unavailable() == null;
+        if (name.equals("restart")) return restartRequest(context, self, argv, options, supported);
+        if (supported) {
+            RubyPlan plan = (RubyPlan) (name.equals("launch") ? launch(context, self, argv, options)
+                    : reexec(context, self, argv, options));
+            return requested(context, plan.command(context), plan, null);
+        }
+        if (name.equals("launch")) {
+            List<RubyString> given = strings(context, array(context, argv, "the command and its arguments"),
+                    "the command", "argument ", "");
+            Convert.options(context, options, Convert.LAUNCH_OPTIONS);
+            if (given.isEmpty()) throw context.runtime.newArgumentError("the command is missing");
+            return requested(context, frozen(context, given), null, Support.refusal("launch"));
+        }
+        List<RubyString> given = reexecArgv(context, argv);
+        Convert.options(context, options, Convert.REEXEC_OPTIONS);
+        if (given != null && given.isEmpty()) throw context.runtime.newArgumentError("argv must not be empty");
+        return requested(context, given == null ? context.nil : frozen(context, given), null,
+                Support.refusal(given == null ? "reading this process's own command line" : "reexec"));
+    }
+
+    private static IRubyObject restartRequest(ThreadContext context, IRubyObject self, IRubyObject argv,
+                                              IRubyObject options, boolean supported) {
+        RubyArray<?> words = array(context, argv, "the command and its arguments");
+        if (!words.isEmpty() && words.eltOk(0).isNil()) throw context.runtime.newArgumentError("the command is nil");
+        List<RubyString> given = strings(context, words, "the command", "argument ", "");
+        Options parsed = Convert.options(context, options, Convert.RESTART_OPTIONS);
+        Map<String, byte[]> environment = Convert.environment(context);
+        try {
+            String unplanned;
+            if (supported) {
+                try {
+                    Plan plan = Plan.restart(bytes(given), parsed, environment, setting(context, self),
+                            limitSetting(context, self));
+                    RubyPlan ruby = RubyPlan.newPlan(context, plan, given.isEmpty() ? null : given);
+                    return requested(context, ruby.command(context), ruby, null);
+                } catch (JRestartException e) {
+                    if (e.kind() != JRestartException.Kind.STATE) throw e;
+                    unplanned = e.subject();
+                }
+            } else {
+                Plan.checkReason(parsed.reason());
+                RestartLimit.effective(limitSetting(context, self), environment);
+                unplanned = Support.refusal("restart");
+            }
+            if (!given.isEmpty()) return requested(context, frozen(context, given), null, unplanned);
+            Plan.Choice choice = Plan.configured(setting(context, self), environment);
+            if (choice != null) return requested(context, words(context, choice.command), null, unplanned);
+            if (!supported) {
+                unplanned = "restart has no command: none was given, JRestart.command and JRESTART_COMMAND are not"
+                        + " set, and " + Support.refusal("service manager detection");
+            }
+            return requested(context, context.nil, null, unplanned);
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
+    }
+
+    private static IRubyObject requested(ThreadContext context, IRubyObject command, RubyPlan plan, String unplanned) {
+        Ruby runtime = context.runtime;
+        return RubyArray.newArray(runtime, command, plan == null ? context.nil : plan,
+                unplanned == null ? context.nil : runtime.newString(unplanned));
+    }
+
+    private static IRubyObject frozen(ThreadContext context, List<RubyString> words) {
+        RubyArray<?> array = RubyArray.newArray(context.runtime, words.size());
+        for (RubyString word : words) array.append(word);
+        return array.freeze(context);
+    }
+
+    private static IRubyObject words(ThreadContext context, List<byte[]> words) {
+        RubyArray<?> array = RubyArray.newArray(context.runtime, words.size());
+        for (byte[] word : words) array.append(string(context.runtime, word).freeze(context));
+        return array.freeze(context);
     }
 
     /**
@@ -206,7 +319,11 @@ public final class RubyJRestart {
     public static IRubyObject notify(ThreadContext context, IRubyObject self, IRubyObject state) {
         RubyString text = Convert.frozenString(context, state, "the state");
         byte[] socket = Convert.environment(context).get("NOTIFY_SOCKET");
-        return context.runtime.newBoolean(Notify.send(socket, text.asJavaString()));
+        try {
+            return context.runtime.newBoolean(Notify.send(socket, text.asJavaString()));
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
     }
 
     /** The JRestart::Manager running this process, or nil; see JRestart::Detect. */

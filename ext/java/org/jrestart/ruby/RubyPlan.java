@@ -183,6 +183,12 @@ public final class RubyPlan extends RubyObject {
      */
     @JRubyMethod
     public IRubyObject execute(ThreadContext context) {
+        // Test mode promises that nothing starts, whichever way a plugin gets at a plan.
+        IRubyObject testing = context.runtime.getModule("JRestart").getInstanceVariable("@testing");
+        if (testing != null && testing.isTrue()) {
+            throw Convert.error(context.runtime, "JRestart::Plan#execute refused: test mode (JRestart::Testing) is"
+                    + " on, nothing is started; restart!, launch and reexec! record their request instead");
+        }
         Child child;
         try {
             child = plan.execute();
