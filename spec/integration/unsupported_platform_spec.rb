@@ -20,7 +20,7 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
       "plan" => -> { JRestart.plan("/bin/true") }, "reexec!" => -> { JRestart.reexec! },
       "reexec! with argv" => -> { JRestart.reexec!(["/bin/true"]) }, "detect" => -> { JRestart.detect },
       "Detect.call" => -> { JRestart::Detect.call }, "restart_command" => -> { JRestart.restart_command },
-      "notify" => -> { JRestart.notify("READY=1") }
+      "notify" => -> { JRestart.notify("READY=1") }, "state_directory" => -> { JRestart.state_directory }
     }
     calls.each do |name, call|
       refusals[name] = begin
@@ -41,6 +41,7 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
     end
     children = Dir.glob("/proc/self/task/*/children").flat_map { |f| File.read(f).split }
     puts JSON.generate(features: JRestart.features, supported: JRestart.supported?, refusals: refusals,
+                       last_restart: JRestart.last_restart.inspect, restart_limit: JRestart.restart_limit,
                        java_refusals: java_refusals, unavailable: facade.unavailable,
                        children: children)
   RUBY
@@ -51,16 +52,23 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
     raise "the JRuby without pipe2 failed (#{status}): #{err}" unless status.success?
 
     @result = JSON.parse(out.lines.last)
+    @stderr = err
   end
 
   it "loads, and says why it cannot work, naming what libc lacks" do
     expect(@result["supported"]).to be(false)
     expect(@result["features"]).to eq("supported" => false, "unsupported" => "libc.so.6 lacks pipe2")
+    expect(@stderr).not_to include("jrestart")
+  end
+
+  it "was restarted by nothing, and keeps the guard's setting, which needs no libc" do
+    expect(@result["last_restart"]).to eq("nil")
+    expect(@result["restart_limit"]).to be_nil # JRESTART_LIMIT=off, as spec_helper sets it for the suite
   end
 
   it "refuses every native operation with NotImplementedError naming the operation and the platform" do
     platform = "#{ENV_JAVA["os.name"]} #{ENV_JAVA["os.arch"]}"
-    expect(@result["refusals"].size).to eq(13)
+    expect(@result["refusals"].size).to eq(14)
     @result["refusals"].each do |name, refusal|
       expect(refusal).to start_with("NotImplementedError: "), "#{name}: #{refusal}"
       expect(refusal).to include("is not available on #{platform}: libc.so.6 lacks pipe2; jrestart supports Linux"),

@@ -125,6 +125,7 @@ public final class RestartRecord {
      * environment, created when missing; said as a path.
      */
     public static String stateDirectory(Map<String, byte[]> environment) throws JRestartException {
+        Support.require("state_directory");
         Map<String, String> text = new LinkedHashMap<String, String>();
         for (Map.Entry<String, byte[]> e : environment.entrySet()) text.put(e.getKey(), Native.text(e.getValue()));
         return StateDirectory.find(text).path.toString();
