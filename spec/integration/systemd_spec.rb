@@ -59,7 +59,9 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
   # manager, or of manager_user's systemd --user; user: the unit's User=.
   # start_limit: the [Unit] start limit lines; by default none (StartLimitIntervalSec=0).
   # notify: Type=notify, NotifyAccess=main (the service sends READY=1 through JRestart.notify).
-  def start_unit(name, manager_user: nil, user: nil, start_limit: "StartLimitIntervalSec=0", env: {}, notify: false)
+  # service_lines: more [Service] settings, one a line.
+  def start_unit(name, manager_user: nil, user: nil, start_limit: "StartLimitIntervalSec=0", env: {}, notify: false,
+                 service_lines: [])
     unit = JRestartSpec::Nspawn::Unit.new(name, JRestartSpec::Loopback.free_port, "/var/lib/jrestart-spec/#{name}", manager_user)
     owner = manager_user || user
     @container.run!("install", "-d", *(owner ? ["-o", owner] : []), unit.run_dir)
@@ -75,6 +77,7 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       #{environment.map { |k, v| %(Environment="#{k}=#{v}") }.join("\n")}
       #{"User=#{user}" if user}
       #{"Type=notify\nNotifyAccess=main" if notify}
+      #{service_lines.join("\n")}
       # A JVM ends with 143 on SIGTERM: a stop, not a failure.
       SuccessExitStatus=143
     UNIT
@@ -242,6 +245,47 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     ensure
       stop_unit(unit)
       @container&.run("systemctl", "reset-failed", "jrestart-limit.service")
+    end
+  end
+
+  # The restart-loop guard and the record need a directory that outlives the
+  # JVM, and the unit: StateDirectory= gives it ($STATE_DIRECTORY), while
+  # PrivateTmp= empties /var/tmp, the last fallback, at every stop.
+  describe "a root unit with StateDirectory= and PrivateTmp=yes, the guard at 2 in 900 s" do
+    it "keeps the count and the record in $STATE_DIRECTORY: 2 restarts pass, the 3rd is refused, the unit serving" do
+      unit = start_unit("jrestart-state", env: { "JRESTART_LIMIT" => "2/900" },
+                                          service_lines: %w[StateDirectory=jrestart-state PrivateTmp=yes])
+      expect(JRestartSpec::Loopback.ask(unit.port, "record")).to eq("null")
+      first = @pid
+      restart_rounds(unit, "StateDirectory= unit", count: 2, via: "detected:systemd")
+      record = JSON.parse(JRestartSpec::Loopback.ask(unit.port, "record"))
+      expect(record).to include("mechanism" => "spawn", "command" => %w[systemctl --no-block restart jrestart-state.service],
+                                "command_status" => 0)
+      expect(record["previous_pid"]).not_to eq(first)
+      refusal = JRestartSpec::Loopback.ask(unit.port, "restart")
+      expect(refusal).to start_with("error JRestart::RestartLoop: restart refused: systemd service jrestart-state.service" \
+                                    " was restarted 2 times within the last 900 s")
+      expect(refusal).to include("/var/lib/jrestart-state/")
+      sleep 3
+      expect(show(unit)).to include("ActiveState" => "active", "MainPID" => @pid.to_s)
+      counts = Dir.glob(@container.path("/var/lib/jrestart-state/*.restarts"))
+      expect(counts.size).to eq(1)
+      expect(File.stat(counts.first).mode & 0o777).to eq(0o600)
+      expect(File.readlines(counts.first).grep(/\A\d+\n\z/).size).to eq(2)
+      report("StateDirectory= unit: #{refusal}")
+    ensure
+      stop_unit(unit)
+    end
+
+    it "control: without StateDirectory=, the state falls to PrivateTmp='s /var/tmp, which each stop empties, and says so" do
+      unit = start_unit("jrestart-privatetmp", env: { "JRESTART_LIMIT" => "2/900" },
+                                               service_lines: %w[PrivateTmp=yes UnsetEnvironment=HOME])
+      # The count does not outlive the unit's stops: a 3rd restart passes, which is why jrestart warns.
+      restart_rounds(unit, "PrivateTmp= unit", count: 3, via: "detected:systemd")
+      expect(@container.journal(unit.service)).to include("is this systemd unit's own (PrivateTmp=) and is emptied when" \
+                                                          " the unit stops").and include("Give the unit StateDirectory=")
+    ensure
+      stop_unit(unit)
     end
   end
 

@@ -61,12 +61,33 @@ final class StateDirectory {
             String problem = usable(dir, true);
             if (problem == null) {
                 for (String warning : refused) Warnings.warn(warning + "; using " + dir + " instead");
+                String mount = privateTmp(dir);
+                if (mount != null) {
+                    Warnings.warn(dir + " is in " + mount + ", which is this systemd unit's own (PrivateTmp=) and"
+                            + " is emptied when the unit stops: the restart count and the record do not outlive the"
+                            + " restart there. Give the unit StateDirectory= (systemd sets $STATE_DIRECTORY)");
+                }
                 return new StateDirectory(dir);
             }
             refused.add(candidate[0] + " cannot hold jrestart's restart state: " + problem);
         }
         throw JRestartException.state("no directory can hold jrestart's restart state (" + Manager.join(refused, "; ")
                 + ")");
+    }
+
+    /**
+     * The mount point holding dir when it is a PrivateTmp= mount (its root in
+     * /proc/self/mountinfo is a systemd-private-* directory); null otherwise.
+     */
+    private static String privateTmp(Path dir) {
+        String mountinfo = Detect.read("/proc/self/mountinfo");
+        if (mountinfo == null) return null;
+        for (String line : mountinfo.split("\n")) {
+            String[] fields = line.split(" ");
+            if (fields.length < 5 || !fields[3].contains("/systemd-private-")) continue;
+            if (dir.startsWith(Paths.get(fields[4]))) return fields[4];
+        }
+        return null;
     }
 
     /** The directory the previous JVM used, when it exists and is usable: nothing is created or said. */
