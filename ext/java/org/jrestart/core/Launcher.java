@@ -411,7 +411,9 @@ public final class Launcher {
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
         if (record != null) {
-            script.append("s=$1 i=$2; shift 2; ");
+            // A no-op trap lets the wrapper outlive a SIGTERM to its cgroup (a systemd unit's stop) long
+            // enough to record the status; the command itself gets the default disposition, as it must.
+            script.append("trap : TERM; s=$1 i=$2; shift 2; ");
             params.add(bytes(record.status.toString()));
             params.add(bytes(record.id));
         }
