@@ -480,7 +480,8 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       expect(result["keep"]["message"]).to include("keep: cannot reach a command that systemd-run starts")
       expect(result["delay"]).to include("error" => "ArgumentError")
       expect(result["delay"]["message"]).to include("at most 86400 seconds")
-      command = result["bare"]["command"]
+      # What systemd-run is given: the command found in PATH, env: and the delay for the transient unit.
+      command = result["bare"]["text"][/^  command +(.*)$/, 1].to_s.split
       expect(command).to include("--setenv=FOO=1", "--property=UnsetEnvironment=LANG", "--on-active=2000ms")
       expect(command.last(2)).to eq(["--", "/usr/bin/true"])
       expect(result["executed"]).to eq("started")

@@ -10,7 +10,7 @@ require "json"
 
 def attempt
   value = yield
-  value.is_a?(JRestart::Plan) ? { "command" => value.command } : value
+  value.is_a?(JRestart::Plan) ? { "command" => value.command, "text" => value.to_s } : value
 rescue StandardError => e
   { "error" => e.class.name, "message" => e.message }
 end
