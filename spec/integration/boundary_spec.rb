@@ -12,7 +12,7 @@ require_relative "../support/supervised"
 # one in a session of its own (setsid java &), as a cron job or an ssh login
 # is: restart! there must not restart the daemon.
 RSpec.describe "service manager detection stops at the service's session" do
-  PROBE = <<~RUBY
+  BOUNDARY_PROBE = <<~RUBY
     require "jrestart"
     require "json"
     plan = begin
@@ -26,18 +26,18 @@ RSpec.describe "service manager detection stops at the service's session" do
   RUBY
 
   # The Supervised service, with the daemon's script instead of a JRuby service.
-  module Daemon
+  module BoundaryDaemon
     def service_argv
       ["/bin/sh", File.join(dir, "daemon.sh")]
     end
   end
 
-  PACKAGES = { "runit" => "runsv", "daemontools" => "supervise", "s6" => "s6-supervise",
+  BOUNDARY_PROGRAMS = { "runit" => "runsv", "daemontools" => "supervise", "s6" => "s6-supervise",
                "supervisord" => "supervisord" }.freeze
 
   def write_daemon(dir)
     probe = File.join(dir, "probe.rb")
-    File.write(probe, PROBE)
+    File.write(probe, BOUNDARY_PROBE)
     jruby = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START).map { |a| Shellwords.escape(a) }.join(" ")
     File.write(File.join(dir, "daemon.sh"), <<~SH)
       #!/bin/sh
@@ -57,7 +57,7 @@ RSpec.describe "service manager detection stops at the service's session" do
     JSON.parse(File.read(path))
   end
 
-  PACKAGES.each do |manager, program|
+  BOUNDARY_PROGRAMS.each do |manager, program|
     it "#{manager}: the JVM in the supervised daemon's session is its service; one that made its own session is not" do
       unless ENV["PATH"].split(":").any? { |d| File.executable?(File.join(d, program)) } || ENV["CI"]
         skip "#{program} is not installed; CI installs it"
@@ -65,7 +65,7 @@ RSpec.describe "service manager detection stops at the service's session" do
 
       Dir.mktmpdir("jrestart-boundary-#{manager}") do |dir|
         write_daemon(dir)
-        supervised = JRestartSpec::Supervised.create(manager, dir, 0).extend(Daemon)
+        supervised = JRestartSpec::Supervised.create(manager, dir, 0).extend(BoundaryDaemon)
         begin
           expect(supervised.start).to be_truthy
           same = result(dir, "same-session")
