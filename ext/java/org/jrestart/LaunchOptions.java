@@ -60,7 +60,8 @@ public final class LaunchOptions {
 
     /**
      * The detached child waits this long before the command runs (it survives
-     * the JVM meanwhile); launch returns at once.
+     * the JVM meanwhile); launch returns at once. At most one day: more is
+     * refused (INVALID_ARGUMENT).
      */
     public LaunchOptions delay(long amount, TimeUnit unit) {
         options.delay(unit.toNanos(amount) / 1e9);
