@@ -44,7 +44,7 @@ import java.util.Set;
  * /var/tmp/jrestart-UID-RANDOM.
  */
 final class StateDirectory {
-    /** Enough for any count file; a record holds a command line, which may be long. */
+    /** The bound of a read: more than any count file needs (a record, which holds a command line, passes its own). */
     static final int READ_LIMIT = 64 * 1024;
     private static final EnumSet<PosixFilePermission> OWNER_ONLY = EnumSet.of(PosixFilePermission.OWNER_READ,
             PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
@@ -124,17 +124,21 @@ final class StateDirectory {
      */
     private static StateDirectory fallback(List<String> refused) {
         Path plain = Paths.get(VAR_TMP, prefix());
-        String problem = usable(plain, false);
-        if (problem == null) return new StateDirectory(plain);
+        boolean exists = Files.exists(plain, LinkOption.NOFOLLOW_LINKS);
+        if (exists) {
+            String problem = usable(plain, true);
+            if (problem == null) return new StateDirectory(plain);
+            refused.add(plain + " cannot hold jrestart's restart state: " + problem);
+        }
+        // One created by an earlier JVM wins over a fresh plain one: its counts are there.
         StateDirectory spare = spare();
         if (spare != null) return spare;
-        if (!Files.exists(plain, LinkOption.NOFOLLOW_LINKS)) {
-            problem = usable(plain, true);
+        if (!exists) {
+            String problem = usable(plain, true);
             if (problem == null) return new StateDirectory(plain);
             refused.add(plain + " cannot hold jrestart's restart state: " + problem);
             return null;
         }
-        refused.add(plain + " cannot hold jrestart's restart state: " + problem);
         Path created;
         try {
             created = Files.createTempDirectory(Paths.get(VAR_TMP), prefix() + "-",
