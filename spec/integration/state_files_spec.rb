@@ -92,7 +92,8 @@ RSpec.describe "the state files" do
       probes = states.transform_values { |state| JRestartSpec::GuardProbe.new(environment(state)) }
       begin
         outcomes = probes.to_h do |label, probe|
-          probe.ready
+          # 8 JVMs boot at once here, on machines with 2 cores that other jobs share: more time than for one.
+          probe.ready(timeout: 240)
           [label, [probe.ask("record")["record"], probe.warnings]]
         end
         expect(outcomes["intact"]).to match([include("reason" => "guard spec", "previous_pid" => Integer), []])

@@ -25,8 +25,8 @@ module JRestartSpec
     end
 
     # Waits until jrestart is loaded in the probe.
-    def ready
-      reply.fetch("ready")
+    def ready(timeout: 60)
+      reply(timeout: timeout).fetch("ready")
       self
     end
 
@@ -35,8 +35,8 @@ module JRestartSpec
       @io.flush
     end
 
-    def reply
-      line = Timeout.timeout(60) { @io.gets }
+    def reply(timeout: 60)
+      line = Timeout.timeout(timeout) { @io.gets }
       raise "the probe exited; its stderr:\n#{stderr}" unless line
 
       JSON.parse(line)
