@@ -78,7 +78,7 @@ public final class RestartRecord {
      * when every field the constructor reads is there and in range: a damaged
      * or forged record must not make the JVM that loads jrestart fail.
      */
-    static String invalid(Properties p) {
+    private static String invalid(Properties p) {
         if (!FORMAT.equals(p.getProperty("format"))) return "format is not " + FORMAT;
         String state = p.getProperty("state");
         if (!"pending".equals(state) && !"done".equals(state)) return "state is not pending or done";
