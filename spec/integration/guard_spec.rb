@@ -5,60 +5,8 @@ require "shellwords"
 require "tempfile"
 require "timeout"
 require "tmpdir"
+require_relative "../support/guard_probe_client"
 require_relative "../support/supervised"
-
-module JRestartSpec
-  # A JRuby "service" without a manager (spec/support/guard_probe.rb), driven
-  # on stdin; its stderr is kept for the warnings.
-  class GuardProbe
-    SCRIPT = File.expand_path("../support/guard_probe.rb", __dir__)
-
-    # prefix: what runs the JVM (e.g. unshare); the JVM is its last exec.
-    def initialize(env, prefix: [])
-      @stderr = Tempfile.create(["jrestart-guard", ".err"])
-      argv = [*prefix, *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SCRIPT]
-      @io = IO.popen([env, *argv], "r+", err: @stderr.path)
-    end
-
-    # Waits until jrestart is loaded in the probe.
-    def ready
-      reply.fetch("ready")
-      self
-    end
-
-    def send_line(line)
-      @io.puts(line)
-      @io.flush
-    end
-
-    def reply
-      line = Timeout.timeout(60) { @io.gets }
-      raise "the probe exited; its stderr:\n#{stderr}" unless line
-
-      JSON.parse(line)
-    end
-
-    def ask(line)
-      send_line(line)
-      reply
-    end
-
-    def stderr
-      File.read(@stderr.path)
-    end
-
-    def close
-      @io.close_write
-      Timeout.timeout(15) { Process.wait(@io.pid) }
-    rescue Timeout::Error
-      Process.kill(:KILL, @io.pid)
-      Process.wait(@io.pid)
-    ensure
-      @io.close
-      File.unlink(@stderr.path)
-    end
-  end
-end
 
 # The restart-loop guard (issue 12): restart! counts the restarts of a service
 # in a state file that outlives the JVM and refuses once the limit is reached,

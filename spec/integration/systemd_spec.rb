@@ -2,6 +2,7 @@
 
 require "fileutils"
 require "json"
+require "timeout"
 require "tmpdir"
 require_relative "../support/nspawn"
 require_relative "../support/supervised"
@@ -493,6 +494,87 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       expect(environment.grep(/\ALANG=/)).to eq([])
     ensure
       @container.run("systemctl", "stop", unit) if unit
+    end
+  end
+
+  # The start limit's count (issue 17): it goes through the state files' one
+  # hardened primitive, wherever it lands; a limit of 1 and a hung systemctl
+  # are answered, not crashed on or waited for.
+  describe "the start limit's count file" do
+    def write_file(inside, text, owner)
+      File.write(@container.path(inside), text)
+      @container.run!("chown", "#{owner}:#{owner}", inside)
+    end
+
+    it "a User= unit without /run or XDG_RUNTIME_DIR: another user's 777 jrestart dir and symlink in its java.io.tmpdir leave the victim's file untouched" do
+      name = "jrestart-planted"
+      attacker = "jrsattacker"
+      run_dir = "/var/lib/jrestart-spec/#{name}"
+      tmp = "#{run_dir}/tmp"
+      precious = "/home/#{JRestartSpec::Nspawn::USER}/precious"
+      @container.run!("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", attacker)
+      @container.run!("install", "-d", "-m", "1777", tmp)
+      write_file(precious, "the service user's own data\n", JRestartSpec::Nspawn::USER)
+      # The attacker's plant, as /tmp/jrestart would be: the start count of the unit, a symlink to the victim's file.
+      @container.run!("mkdir", "-m", "0777", "#{tmp}/jrestart", user: attacker)
+      @container.run!("ln", "-s", precious, "#{tmp}/jrestart/#{name}.service.starts", user: attacker)
+      unit = start_unit(name, user: JRestartSpec::Nspawn::USER, start_limit: "StartLimitBurst=5\nStartLimitIntervalSec=60",
+                              env: { "JRESTART_COMMAND" => "systemctl --no-block restart #{name}.service",
+                                     "JAVA_TOOL_OPTIONS" => "-Djava.io.tmpdir=#{tmp}" })
+      before = File.read(@container.path(precious))
+      # The start limit is read and counted, then systemctl says Access denied (no polkit rule here).
+      reply = JRestartSpec::Loopback.ask(unit.port, "restart-now").to_s
+      expect(reply).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\)/)
+      after = File.read(@container.path(precious))
+      expect(after).to eq(before)
+      expect(File.lstat(@container.path(precious))).to be_file
+      expect(File.readlink(@container.path("#{tmp}/jrestart/#{name}.service.starts"))).to eq(precious)
+      # The count went to the service user's own state directory, 0700, its file 0600.
+      state = "/home/#{JRestartSpec::Nspawn::USER}/.local/state/jrestart"
+      counts = Dir.glob(@container.path("#{state}/*.starts"))
+      expect(counts.size).to eq(1), Dir.children(@container.path(state)).inspect
+      expect(File.stat(@container.path(state)).mode & 0o7777).to eq(0o700)
+      expect(File.stat(counts.first).mode & 0o7777).to eq(0o600)
+      expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
+      report("planted start count: the victim's file before #{before.inspect}, after #{after.inspect}; " \
+             "the count in #{counts.first.sub(@container.path(""), "")}")
+    ensure
+      stop_unit(unit)
+      @container&.run("userdel", attacker)
+    end
+
+    it "StartLimitBurst=1: restart! is refused with JRestart::Error naming the limit, the unit serving" do
+      unit = start_unit("jrestart-burst1", start_limit: "StartLimitBurst=1\nStartLimitIntervalSec=60")
+      reply = JRestartSpec::Loopback.ask(unit.port, "restart").to_s
+      expect(reply).to start_with("error JRestart::Error: restart refused by the start limit of jrestart-burst1.service:" \
+                                  " StartLimitBurst=1")
+      expect(reply).to include("leaves no start for a restart")
+      sleep 2
+      expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
+      expect(JRestartSpec::Loopback.ask(unit.port, "pid")).to eq(@pid.to_s)
+      report("StartLimitBurst=1: #{reply}")
+    ensure
+      stop_unit(unit)
+    end
+
+    # A systemctl client that hangs (a script first in the unit's PATH that
+    # sleeps): not a fake of systemd, a client that never answers.
+    it "a systemctl that hangs: restart! goes on after the 5 s timeout of `systemctl show`, instead of blocking" do
+      name = "jrestart-hung"
+      bin = "/var/lib/jrestart-spec/#{name}/bin"
+      @container.run!("install", "-d", bin)
+      File.write(@container.path("#{bin}/systemctl"), "#!/bin/sh\nexec sleep 600\n")
+      File.chmod(0o755, @container.path("#{bin}/systemctl"))
+      unit = start_unit(name, env: { "PATH" => "#{bin}:/usr/sbin:/usr/bin:/sbin:/bin" })
+      asked = now
+      reply = Timeout.timeout(60) { JRestartSpec::Loopback.ask(unit.port, "restart-now").to_s }
+      seconds = now - asked
+      # 5 s for show, then the hung restart command is watched for 2 s (still running: doing its job).
+      expect(reply).to start_with("restarting ")
+      expect(seconds).to be_between(5, 20)
+      report(format("hung systemctl: restart-now answered %s after %.1f s", reply.inspect, seconds))
+    ensure
+      stop_unit(unit)
     end
   end
 end

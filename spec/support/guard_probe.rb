@@ -10,6 +10,7 @@
 #   barrier PATH     -> waits until PATH exists, then restart!: for many JVMs at once
 #   limit off|default|COUNT/SECONDS -> JRestart.restart_limit = nil, :default or [COUNT, SECONDS]
 #   info             -> restart_limit and state_directory
+#   record           -> JRestart.last_restart as a Hash, or null
 # A restart answers {"pid"} or {"error", "message"}.
 require "json"
 require "jrestart"
@@ -43,6 +44,8 @@ $stdin.each_line do |line|
                              else value.split("/").map { |n| Integer(n) }
                              end
     reply.({ "restart_limit" => JRestart.restart_limit })
+  when "record"
+    reply.({ "record" => JRestart.last_restart&.to_h&.transform_values { |v| v.is_a?(Time) ? v.to_f : v } })
   when "info"
     reply.({ "restart_limit" => JRestart.restart_limit, "state_directory" => JRestart.state_directory })
   else

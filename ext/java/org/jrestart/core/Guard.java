@@ -1,10 +1,7 @@
 package org.jrestart.core;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -18,6 +15,7 @@ import java.util.Locale;
  */
 final class Guard {
     private static final String HEADER = "jrestart restarts 1";
+    private static final String SUFFIX = ".restarts";
 
     private final StateDirectory directory;
     private final String key;
@@ -37,86 +35,55 @@ final class Guard {
      * within its window already. The returned Guard takes it back (release)
      * if the restart does not happen after all.
      */
-    @SuppressWarnings("try") // the lock is held for the block, not used in it
-    static Guard claim(StateDirectory directory, String key, String name, RestartLimit limit, long now)
-            throws JRestartException {
-        Path file = directory.file(key, ".restarts");
-        synchronized (Guard.class) {
-            try (FileChannel lock = directory.lock(key)) {
-                List<Long> recent = recent(file, now - limit.windowMillis(), now);
-                if (recent.size() >= limit.count()) {
-                    long wait = recent.get(0) + limit.windowMillis() - now;
-                    throw JRestartException.restartLoop("restart refused: " + name + " was restarted " + recent.size()
-                            + " times within the last " + seconds(limit.windowMillis()) + " (the limit: " + limit
-                            + "); a restart loop? Nothing was started and the service goes on running. The restarts"
-                            + " are counted in " + file + "; the oldest leaves the window in " + seconds(wait)
-                            + ". To allow more, set JRestart.restart_limit = [count, seconds] or "
-                            + RestartLimit.VARIABLE + "=COUNT/SECONDS; to reset the count, remove that file");
-                }
-                recent.add(now);
-                write(file, name, recent);
-                return new Guard(directory, key, name, now);
-            } catch (IOException e) {
-                throw JRestartException.state("the restart-loop guard cannot count this restart in " + file + " ("
-                        + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
-                        + "=off restarts without the guard");
-            }
+    static Guard claim(StateDirectory directory, String key, final String name, final RestartLimit limit,
+                       final long now) throws JRestartException {
+        final Path file = directory.file(key, SUFFIX);
+        try {
+            directory.times(key, SUFFIX, HEADER, scope(name), now - limit.windowMillis(), now,
+                    new StateDirectory.Change<Void>() {
+                        @Override
+                        public Void apply(List<Long> recent) throws JRestartException {
+                            if (recent.size() >= limit.count()) throw refusal(file, name, limit, recent, now);
+                            recent.add(now);
+                            return null;
+                        }
+                    });
+            return new Guard(directory, key, name, now);
+        } catch (IOException e) {
+            throw JRestartException.state("the restart-loop guard cannot count this restart in " + file + " ("
+                    + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
+                    + "=off restarts without the guard");
         }
+    }
+
+    private static JRestartException refusal(Path file, String name, RestartLimit limit, List<Long> recent, long now) {
+        long wait = recent.get(0) + limit.windowMillis() - now;
+        return JRestartException.restartLoop("restart refused: " + name + " was restarted " + recent.size()
+                + " times within the last " + seconds(limit.windowMillis()) + " (the limit: " + limit
+                + "); a restart loop? Nothing was started and the service goes on running. The restarts"
+                + " are counted in " + file + "; the oldest leaves the window in " + seconds(wait)
+                + ". To allow more, set JRestart.restart_limit = [count, seconds] or "
+                + RestartLimit.VARIABLE + "=COUNT/SECONDS; to reset the count, remove that file");
     }
 
     /** Takes back the restart claim counted, when it did not happen. */
-    @SuppressWarnings("try") // the lock is held for the block, not used in it
     void release() {
-        Path file = directory.file(key, ".restarts");
-        synchronized (Guard.class) {
-            try (FileChannel lock = directory.lock(key)) {
-                List<Long> recent = recent(file, Long.MIN_VALUE, Long.MAX_VALUE);
-                if (recent.remove(Long.valueOf(at))) write(file, name, recent);
-            } catch (IOException e) {
-                // Counting one restart too many errs on the side that keeps the service up.
-            }
-        }
-    }
-
-    /**
-     * The restart times in file within [since, now]; one in the future (the
-     * clock was set back) counts as now. A file that cannot be read or parsed
-     * is warned about and replaced with what could be read of it.
-     */
-    private static List<Long> recent(Path file, long since, long now) throws IOException {
-        List<Long> times = new ArrayList<Long>();
-        byte[] bytes;
         try {
-            bytes = StateDirectory.read(file);
-        } catch (IOException e) {
-            Warnings.warn("the restart count " + file + " cannot be read (" + StateDirectory.reason(e)
-                    + "); it is replaced, and counting starts again from this restart");
-            return times;
+            directory.times(key, SUFFIX, HEADER, scope(name), Long.MIN_VALUE, Long.MAX_VALUE,
+                    new StateDirectory.Change<Void>() {
+                        @Override
+                        public Void apply(List<Long> recent) {
+                            recent.remove(Long.valueOf(at));
+                            return null;
+                        }
+                    });
+        } catch (IOException | JRestartException e) {
+            // Counting one restart too many errs on the side that keeps the service up.
         }
-        if (bytes == null) return times;
-        String[] lines = new String(bytes, StandardCharsets.UTF_8).split("\n");
-        boolean corrupt = !lines[0].equals(HEADER);
-        for (int i = 1; i < lines.length && !corrupt; i++) {
-            if (lines[i].startsWith("service ")) continue;
-            try {
-                long t = Long.parseLong(lines[i].trim());
-                if (t >= since) times.add(Math.min(t, now));
-            } catch (NumberFormatException e) {
-                corrupt = true;
-            }
-        }
-        if (corrupt) {
-            Warnings.warn("the restart count " + file + " is corrupt; it is replaced, keeping the " + times.size()
-                    + " restart time(s) read before the damage");
-        }
-        return times;
     }
 
-    private static void write(Path file, String name, List<Long> times) throws IOException {
-        StringBuilder text = new StringBuilder(HEADER).append('\n');
-        text.append("service ").append(name.replace('\n', ' ')).append('\n');
-        for (long t : times) text.append(t).append('\n');
-        StateDirectory.write(file, text.toString().getBytes(StandardCharsets.UTF_8));
+    private static String scope(String name) {
+        return "service " + name;
     }
 
     private static String seconds(long millis) {

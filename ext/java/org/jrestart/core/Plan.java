@@ -206,7 +206,7 @@ public final class Plan {
         this.limit = limit;
         this.service = service;
         Map<String, String> state = new LinkedHashMap<String, String>();
-        for (String name : Arrays.asList("STATE_DIRECTORY", "XDG_STATE_HOME", "HOME")) {
+        for (String name : Arrays.asList("STATE_DIRECTORY", "XDG_STATE_HOME", "HOME", "XDG_RUNTIME_DIR")) {
             if (environment.containsKey(name)) state.put(name, Native.text(environment.get(name)));
         }
         this.stateEnvironment = Collections.unmodifiableMap(state);
@@ -466,7 +466,7 @@ public final class Plan {
                 throw new AssertionError("execve returned without an error");
             }
             StartLimit startLimit = limitedUnit == null ? null
-                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
+                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), stateEnvironment);
             if (startLimit != null) startLimit.claim();
             try {
                 return failFast ? FailFast.launch(this, record) : Launcher.launch(this, -1, delay > 0 ? record : null);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +39,10 @@ public final class RestartRecord {
     }
 
     private static final String FORMAT = "jrestart-record-1";
+    /** A record holds a command line (in place: the JVM's own, class path and all), so more than a count. */
+    private static final int RECORD_LIMIT = 1024 * 1024;
+    /** As restart!'s reason: takes. */
+    private static final int REASON_LIMIT = 1024;
     private static final SecureRandom IDS = new SecureRandom();
     private static RestartRecord last;
     private static boolean claimed;
@@ -62,12 +65,60 @@ public final class RestartRecord {
         this.mechanism = Mechanism.valueOf(p.getProperty("mechanism").toUpperCase(Locale.ROOT));
         int words = Integer.parseInt(p.getProperty("command.size"));
         List<String> argv = new ArrayList<String>(words);
-        for (int i = 0; i < words; i++) argv.add(p.getProperty("command." + i, ""));
+        for (int i = 0; i < words; i++) argv.add(p.getProperty("command." + i));
         this.command = Collections.unmodifiableList(argv);
         String status = p.getProperty("command_status");
         this.commandStatus = status == null ? null : Integer.valueOf(status);
         this.loadedAt = loadedAt;
         this.statusFile = statusFile;
+    }
+
+    /**
+     * What is wrong with a record read from a file, field by field, or null
+     * when every field the constructor reads is there and in range: a damaged
+     * or forged record must not make the JVM that loads jrestart fail.
+     */
+    private static String invalid(Properties p) {
+        if (!FORMAT.equals(p.getProperty("format"))) return "format is not " + FORMAT;
+        String state = p.getProperty("state");
+        if (!"pending".equals(state) && !"done".equals(state)) return "state is not pending or done";
+        if (!matches(p, "id", "[0-9a-f]{1,16}")) return "id is not 1 to 16 hex digits";
+        if (!inRange(p, "previous_pid", 1, Integer.MAX_VALUE)) return "previous_pid is not a pid";
+        if (!inRange(p, "requested_at", 0, Long.MAX_VALUE)) return "requested_at is not a time";
+        String mechanism = p.getProperty("mechanism");
+        boolean known = false;
+        for (Mechanism m : Mechanism.values()) known |= m.name().toLowerCase(Locale.ROOT).equals(mechanism);
+        if (!known) return "mechanism is not one of spawn, fork, systemd_run, in_place";
+        String reason = p.getProperty("reason");
+        if (reason != null && reason.getBytes(StandardCharsets.UTF_8).length > REASON_LIMIT) {
+            return "reason is longer than " + REASON_LIMIT + " bytes";
+        }
+        // Each word is a line of the file: a count above the lines there is a lie, not an allocation to make.
+        if (!inRange(p, "command.size", 0, p.size())) return "command.size is not 0 to " + p.size();
+        int words = Integer.parseInt(p.getProperty("command.size"));
+        for (int i = 0; i < words; i++) {
+            if (p.getProperty("command." + i) == null) return "command." + i + " is missing";
+        }
+        if (p.getProperty("command_status") != null && !inRange(p, "command_status", 0, 255)) {
+            return "command_status is not 0 to 255";
+        }
+        return null;
+    }
+
+    private static boolean matches(Properties p, String name, String pattern) {
+        String value = p.getProperty(name);
+        return value != null && value.matches(pattern);
+    }
+
+    private static boolean inRange(Properties p, String name, long min, long max) {
+        String value = p.getProperty(name);
+        if (value == null || !value.matches("[0-9]{1,19}")) return false;
+        try {
+            long n = Long.parseLong(value);
+            return n >= min && n <= max;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /** The restart that started this JVM, or null: this JVM was not started by a jrestart restart. */
@@ -80,29 +131,32 @@ public final class RestartRecord {
      * the JRuby binding calls it when jrestart loads, the Java facade when it
      * is first used. Never throws: a JVM that cannot read its record has none.
      */
-    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public static synchronized void claim() {
         if (claimed) return;
         claimed = true;
-        long now = System.currentTimeMillis();
+        final long now = System.currentTimeMillis();
         try {
             Map<String, String> env = System.getenv();
-            StateDirectory directory = StateDirectory.existing(env);
+            final StateDirectory directory = StateDirectory.existing(env);
             if (directory == null) return;
-            int self = Detect.selfPid();
-            String key = key(Detect.detect(self, env));
-            Path file = directory.file(key, ".record");
-            synchronized (Guard.class) {
-                try (FileChannel lock = directory.lock(key)) {
+            final int self = Detect.selfPid();
+            final String key = key(Detect.detect(self, env));
+            final Path file = directory.file(key, ".record");
+            // Looked at first without a lock: a JVM that no restart started writes nothing, not even a lock file.
+            Properties seen = read(file);
+            if (seen == null || !"pending".equals(seen.getProperty("state"))) return;
+            last = directory.locked(key, new StateDirectory.Locked<RestartRecord>() {
+                @Override
+                public RestartRecord run() throws IOException {
                     Properties record = read(file);
-                    if (record == null || !"pending".equals(record.getProperty("state"))) return;
+                    if (record == null || !"pending".equals(record.getProperty("state"))) return null;
                     RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"));
                     // Only a JVM started after the request is its result; in place, the pid stays. (Asked only
                     // here: the management classes cost tens of ms, paid once, by a JVM that was restarted.)
                     long started = ManagementFactory.getRuntimeMXBean().getStartTime();
                     boolean ours = started >= restart.requestedAt
                             && (restart.previousPid != self || restart.mechanism == Mechanism.IN_PLACE);
-                    if (!ours) return;
+                    if (!ours) return null;
                     record.setProperty("state", "done");
                     record.setProperty("claimed_by", String.valueOf(self));
                     record.setProperty("loaded_at", String.valueOf(now));
@@ -112,9 +166,9 @@ public final class RestartRecord {
                         restart.commandStatus = 0;
                     }
                     StateDirectory.write(file, bytes(record));
-                    last = restart;
+                    return restart;
                 }
-            }
+            });
         } catch (JRestartException | IOException | RuntimeException e) {
             Warnings.warn("the record of the restart that started this JVM cannot be read: " + e.getMessage());
         }
@@ -148,13 +202,12 @@ public final class RestartRecord {
      * The returned Pending puts the previous record back if the restart does
      * not happen.
      */
-    @SuppressWarnings("try") // the lock is held for the block, not used in it
-    static Pending write(StateDirectory directory, String key, Plan plan, Mechanism mechanism, int pid, long now)
-            throws JRestartException {
-        Path file = directory.file(key, ".record");
-        Path status = directory.file(key, ".status");
-        String id = Long.toHexString(IDS.nextLong());
-        Properties record = new Properties();
+    static Pending write(final StateDirectory directory, final String key, Plan plan, final Mechanism mechanism,
+                         int pid, long now) throws JRestartException {
+        final Path file = directory.file(key, ".record");
+        final Path status = directory.file(key, ".status");
+        final String id = Long.toHexString(IDS.nextLong());
+        final Properties record = new Properties();
         record.setProperty("format", FORMAT);
         record.setProperty("state", "pending");
         record.setProperty("id", id);
@@ -165,24 +218,27 @@ public final class RestartRecord {
         record.setProperty("mechanism", mechanism.name().toLowerCase(Locale.ROOT));
         record.setProperty("command.size", String.valueOf(plan.command.size()));
         for (int i = 0; i < plan.command.size(); i++) record.setProperty("command." + i, Native.text(plan.command.get(i)));
-        synchronized (Guard.class) {
-            try (FileChannel lock = directory.lock(key)) {
-                byte[] previous;
-                try {
-                    previous = StateDirectory.read(file);
-                } catch (IOException e) {
-                    Warnings.warn("the restart record " + file + " cannot be read (" + StateDirectory.reason(e)
-                            + "); it is replaced");
-                    previous = null;
+        try {
+            return directory.locked(key, new StateDirectory.Locked<Pending>() {
+                @Override
+                public Pending run() throws IOException {
+                    byte[] previous;
+                    try {
+                        previous = StateDirectory.read(file, RECORD_LIMIT);
+                    } catch (IOException e) {
+                        Warnings.warn("the restart record " + file + " cannot be read (" + StateDirectory.reason(e)
+                                + "); it is replaced");
+                        previous = null;
+                    }
+                    // In place, there is no command to wait for: the new image says the exec worked.
+                    if (mechanism != Mechanism.IN_PLACE) StateDirectory.write(status, new byte[0]);
+                    StateDirectory.write(file, bytes(record));
+                    return new Pending(directory, key, file, previous, id, status);
                 }
-                // In place, there is no command to wait for: the new image says the exec worked.
-                if (mechanism != Mechanism.IN_PLACE) StateDirectory.write(status, new byte[0]);
-                StateDirectory.write(file, bytes(record));
-                return new Pending(directory, key, file, previous, id, status);
-            } catch (IOException e) {
-                throw JRestartException.state("the restart record " + file + " cannot be written ("
-                        + StateDirectory.reason(e) + "); nothing was started");
-            }
+            });
+        } catch (IOException e) {
+            throw JRestartException.state("the restart record " + file + " cannot be written ("
+                    + StateDirectory.reason(e) + "); nothing was started");
         }
     }
 
@@ -220,44 +276,50 @@ public final class RestartRecord {
         }
 
         /** The restart did not happen: the record of the one before is what stays. */
-        @SuppressWarnings("try") // the lock is held for the block, not used in it
         void rollback() {
-            synchronized (Guard.class) {
-                try (FileChannel lock = directory.lock(key)) {
-                    Properties now = read(file);
-                    if (now == null || !id.equals(now.getProperty("id"))) return;
-                    if (previous == null) Files.deleteIfExists(file);
-                    else StateDirectory.write(file, previous);
-                } catch (IOException | RuntimeException e) {
-                    Warnings.warn("the record of a restart that did not happen stays in " + file + ": "
-                            + e.getMessage());
-                }
+            try {
+                directory.locked(key, new StateDirectory.Locked<Void>() {
+                    @Override
+                    public Void run() throws IOException {
+                        Properties now = read(file);
+                        if (now == null || !id.equals(now.getProperty("id"))) return null;
+                        if (previous == null) Files.deleteIfExists(file);
+                        else StateDirectory.write(file, previous);
+                        return null;
+                    }
+                });
+            } catch (IOException | JRestartException | RuntimeException e) {
+                Warnings.warn("the record of a restart that did not happen stays in " + file + ": " + e.getMessage());
             }
         }
     }
 
-    /** The record in file, or null when there is none; a corrupt one is said and taken for none. */
-    private static Properties read(Path file) throws IOException {
+    /**
+     * The record in file, or null when there is none; one that is too long,
+     * does not parse or has a field out of range is said (naming the file and
+     * the field) and taken for none.
+     */
+    private static Properties read(Path file) {
         byte[] bytes;
         try {
-            bytes = StateDirectory.read(file);
+            bytes = StateDirectory.read(file, RECORD_LIMIT);
         } catch (IOException e) {
             Warnings.warn("the restart record " + file + " cannot be read (" + StateDirectory.reason(e)
-                    + "); the next restart replaces it");
+                    + "); it is ignored, and the next restart replaces it");
             return null;
         }
         if (bytes == null) return null;
         Properties record = new Properties();
+        String problem;
         try {
             record.load(new StringReader(new String(bytes, StandardCharsets.UTF_8)));
-            if (FORMAT.equals(record.getProperty("format"))) {
-                new RestartRecord(record, 0, file);
-                return record;
-            }
-        } catch (IllegalArgumentException | NullPointerException e) {
-            // Said below: a record that does not parse is no record.
+            problem = invalid(record);
+        } catch (IllegalArgumentException | IOException e) {
+            problem = "it does not parse (" + StateDirectory.reason(e) + ")";
         }
-        Warnings.warn("the restart record " + file + " is corrupt; it is ignored, and the next restart replaces it");
+        if (problem == null) return record;
+        Warnings.warn("the restart record " + file + " is invalid (" + problem + "); it is ignored, and the next"
+                + " restart replaces it");
         return null;
     }
 
