@@ -44,15 +44,7 @@ final class Guard {
         synchronized (Guard.class) {
             try (FileChannel lock = directory.lock(key)) {
                 List<Long> recent = recent(file, now - limit.windowMillis(), now);
-                if (recent.size() >= limit.count()) {
-                    long wait = recent.get(0) + limit.windowMillis() - now;
-                    throw JRestartException.restartLoop("restart refused: " + name + " was restarted " + recent.size()
-                            + " times within the last " + seconds(limit.windowMillis()) + " (the limit: " + limit
-                            + "); a restart loop? Nothing was started and the service goes on running. The restarts"
-                            + " are counted in " + file + "; the oldest leaves the window in " + seconds(wait)
-                            + ". To allow more, set JRestart.restart_limit = [count, seconds] or "
-                            + RestartLimit.VARIABLE + "=COUNT/SECONDS; to reset the count, remove that file");
-                }
+                refuseOneTooMany(file, name, limit, recent, now);
                 recent.add(now);
                 write(file, name, recent);
                 return new Guard(directory, key, name, now);
@@ -62,6 +54,37 @@ final class Guard {
                         + "=off restarts without the guard");
             }
         }
+    }
+
+    /**
+     * Throws RESTART_LOOP as claim would, and counts nothing: for a restart
+     * that happens later (an exec in place after its delay), counted then.
+     */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
+    static void check(StateDirectory directory, String key, String name, RestartLimit limit, long now)
+            throws JRestartException {
+        Path file = directory.file(key, ".restarts");
+        synchronized (Guard.class) {
+            try (FileChannel lock = directory.lock(key)) {
+                refuseOneTooMany(file, name, limit, recent(file, now - limit.windowMillis(), now), now);
+            } catch (IOException e) {
+                throw JRestartException.state("the restart-loop guard cannot read the count of restarts in " + file
+                        + " (" + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
+                        + "=off restarts without the guard");
+            }
+        }
+    }
+
+    private static void refuseOneTooMany(Path file, String name, RestartLimit limit, List<Long> recent, long now)
+            throws JRestartException {
+        if (recent.size() < limit.count()) return;
+        long wait = recent.get(0) + limit.windowMillis() - now;
+        throw JRestartException.restartLoop("restart refused: " + name + " was restarted " + recent.size()
+                + " times within the last " + seconds(limit.windowMillis()) + " (the limit: " + limit
+                + "); a restart loop? Nothing was started and the service goes on running. The restarts"
+                + " are counted in " + file + "; the oldest leaves the window in " + seconds(wait)
+                + ". To allow more, set JRestart.restart_limit = [count, seconds] or "
+                + RestartLimit.VARIABLE + "=COUNT/SECONDS; to reset the count, remove that file");
     }
 
     /** Takes back the restart claim counted, when it did not happen. */
