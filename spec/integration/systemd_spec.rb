@@ -418,4 +418,81 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
       stop_unit(unit)
     end
   end
+
+  # Issue 17 items 7 and 9: a JVM that a unit's main process (a shell) started
+  # lives in the unit's cgroup but is not the unit's service (a build a CI
+  # unit runs, a cron job): restart! there must not restart the unit, nor exec
+  # that JVM in place. A named command is the caller's choice, and is checked
+  # before systemd-run is given it.
+  describe "a JVM that a unit's shell started, not the unit's main process" do
+    def start_child_unit(name, user: nil, named: false)
+      run_dir = "/var/lib/jrestart-spec/#{name}"
+      @container.run!("install", "-d", *(user ? ["-o", user] : []), run_dir)
+      probe = File.expand_path("../support/unit_child_probe.rb", __dir__)
+      argv = @container.jruby_command + [probe, "#{run_dir}/probe.json", *("named" if named)]
+      @container.install_unit("#{name}.service", <<~UNIT)
+        [Service]
+        ExecStart=/bin/sh -c '#{argv.join(" ")}; exec sleep infinity'
+        Environment=JRESTART_LIMIT=off
+        #{"User=#{user}" if user}
+      UNIT
+      @container.systemctl("start", "#{name}.service")
+      "#{name}.service"
+    end
+
+    def probe_of(unit)
+      path = @container.path("/var/lib/jrestart-spec/#{unit.sub(/\.service\z/, "")}/probe.json")
+      wait_until(timeout: 120, message: "the probe of #{unit}") { File.exist?(path) }
+      JSON.parse(File.read(path))
+    end
+
+    def refused_as_not_main(result, pid, unit, main_pid)
+      expect(result["error"]).to eq("JRestart::Error"), result.inspect
+      expect(result["message"]).to include("this JVM (pid #{pid})")
+      expect(result["message"]).to match(/runs in the cgroup of #{Regexp.escape(unit)} but is not its main process \(MainPID=#{main_pid}, sh\)/)
+      expect(result["message"]).to include("JRestart.command = %w[systemctl --no-block restart #{unit}]")
+    end
+
+    it "restart! with no command refuses, naming the unit and its MainPID (root: no systemctl restart; User=: no exec in place)" do
+      root = start_child_unit("jrestart-child-root")
+      user = start_child_unit("jrestart-child-user", user: JRestartSpec::Nspawn::USER)
+      [root, user].each do |unit|
+        main_pid = @container.show(unit, "MainPID")["MainPID"]
+        result = probe_of(unit)
+        expect(result["pid"].to_s).not_to eq(main_pid)
+        refused_as_not_main(result["detected"], result["pid"], unit, main_pid)
+        expect(@container.show(unit, "MainPID")["MainPID"]).to eq(main_pid)
+      end
+    ensure
+      [root, user].compact.each { |unit| @container.run("systemctl", "stop", unit) }
+    end
+
+    it "a named command is checked itself, not only systemd-run: bad ones refused, keep: refused, env: nil honoured" do
+      unit = start_child_unit("jrestart-child-named", named: true)
+      result = probe_of(unit)
+      expect(result["nonexistent"]).to include("error" => "Errno::ENOENT")
+      expect(result["nonexistent"]["message"]).to include("/nonexistent/restart-it")
+      expect(result["relative"]).to include("error" => "ArgumentError")
+      expect(result["relative"]["message"]).to match(%r{command bin/restart-it is a relative path})
+      expect(result["chdir"]).to include("error" => "Errno::ENOENT")
+      expect(result["chdir"]["message"]).to include("chdir /nonexistent")
+      expect(result["keep"]).to include("error" => "ArgumentError")
+      expect(result["keep"]["message"]).to include("keep: cannot reach a command that systemd-run starts")
+      expect(result["delay"]).to include("error" => "ArgumentError")
+      expect(result["delay"]["message"]).to include("at most 86400 seconds")
+      # What systemd-run is given: the command found in PATH, env: and the delay for the transient unit.
+      command = result["bare"]["text"][/^  command +(.*)$/, 1].to_s.split
+      expect(command).to include("--setenv=FOO=1", "--property=UnsetEnvironment=LANG", "--on-active=2000ms")
+      expect(command.last(2)).to eq(["--", "/usr/bin/true"])
+      expect(result["executed"]).to eq("started")
+      env_file = @container.path("/var/lib/jrestart-spec/jrestart-child-named/probe.json.env")
+      wait_until(timeout: 30, message: "the transient unit's environment") { File.size?(env_file) }
+      environment = File.readlines(env_file, chomp: true)
+      expect(environment).to include("FOO=1")
+      # systemd's own environment has LANG (from /etc/default/locale or C.UTF-8); env: LANG => nil took it out.
+      expect(environment.grep(/\ALANG=/)).to eq([])
+    ensure
+      @container.run("systemctl", "stop", unit) if unit
+    end
+  end
 end

@@ -79,17 +79,25 @@ RSpec.describe JRestart::Detect do
         "SUPERVISOR_SERVER_URL" => "unix:///run/supervisor.sock" }
     end
 
+    let(:ancestors) { [[4242, "supervisord"]] }
+
     it "builds supervisorctl from supervisord's environment variables" do
-      manager = described_class.supervisord([], env)
+      manager = described_class.supervisord(ancestors, env)
       expect(manager.service).to eq("web:web_01")
       expect(manager.command).to eq(%w[supervisorctl -s unix:///run/supervisor.sock restart web:web_01])
-      expect(manager.evidence).to include("SUPERVISOR_SERVER_URL=unix:///run/supervisor.sock")
+      expect(manager.evidence).to include("SUPERVISOR_SERVER_URL=unix:///run/supervisor.sock",
+                                          "ancestor supervisord (pid 4242)")
     end
 
     it "wants all four variables" do
       env.each_key do |name|
-        expect(described_class.supervisord([], env.reject { |k, _| k == name })).to be_nil, name
+        expect(described_class.supervisord(ancestors, env.reject { |k, _| k == name })).to be_nil, name
       end
+    end
+
+    # The variables reach everything a program starts, a cron job's or an ssh login's own session too.
+    it "wants supervisord among the ancestors up to the service's session, not only its variables" do
+      expect(described_class.supervisord([[4243, "cron"]], env)).to be_nil
     end
   end
 

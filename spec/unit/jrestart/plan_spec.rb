@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "socket"
+require_relative "../../support/jruby"
 
 RSpec.describe "JRestart.plan" do
   around do |example|
@@ -93,6 +94,40 @@ RSpec.describe "JRestart.plan" do
      [ArgumentError, /close: must be :all or :sockets, got :some/, { close: :some }]].each do |error, message, options|
       expect { JRestart.plan("/bin/true", **options) }.to raise_error(error, message), options.inspect
       expect { JRestart.launch("/bin/true", **options) }.to raise_error(error, message), options.inspect
+    end
+  end
+
+  # Issue 17 item 9: sleep got "%.3f" of any size, the exec in place slept (long)(delay * 1000)
+  # and systemd-run's --on-active overflowed; one maximum now holds for every path.
+  describe "delay: at most one day, on every path" do
+    it "refuses more, with the limit in the message, for a command and a launch" do
+      [86_400.001, 10**9, 1e300].each do |delay|
+        message = /delay: must be at most 86400 seconds \(one day\), got .*: a later restart is a schedule/
+        expect { JRestart.plan("/bin/true", delay: delay) }.to raise_error(ArgumentError, message), delay.inspect
+        expect { JRestart.launch("/bin/true", delay: delay) }.to raise_error(ArgumentError, message), delay.inspect
+      end
+      expect(JRestart.plan("/bin/true", delay: 86_400).to_s).to match(/delay +86400 s/)
+    end
+
+    it "refuses more for a restart in place (the JVM is PID 1 of a pid namespace)" do
+      skip "unshare --pid needs root" unless Process.uid.zero?
+      skip "unshare is missing (apt-get install util-linux)" unless system("command -v unshare >/dev/null") || ENV["CI"]
+
+      script = <<~RUBY
+        require "jrestart"
+        puts JRestart.plan(delay: 1).to_s[/^ *in place .*/]
+        begin
+          JRestart.plan(delay: 10**9)
+          puts "accepted"
+        rescue ArgumentError => e
+          puts e.message
+        end
+      RUBY
+      argv = ["unshare", "--pid", "--fork", "--mount-proc", *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START),
+              "-e", script]
+      out = IO.popen(argv, err: %i[child out], &:read)
+      expect(out).to match(/^ *in place +nothing started from here outlives this container/)
+      expect(out).to match(/^delay: must be at most 86400 seconds \(one day\), got 1000000000/)
     end
   end
 

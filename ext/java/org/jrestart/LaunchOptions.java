@@ -72,7 +72,8 @@ public final class LaunchOptions {
 
     /**
      * The detached child waits this long before the command runs (it survives
-     * the JVM meanwhile); launch returns at once.
+     * the JVM meanwhile); launch returns at once. At most one day: more is
+     * refused (INVALID_ARGUMENT).
      */
     public LaunchOptions delay(long amount, TimeUnit unit) {
         if (unit == null) return refuse("delay: the unit is null");

@@ -14,9 +14,9 @@ import java.util.regex.Pattern;
 /**
  * Finds the service manager that runs a process, reading only /proc and the
  * environment: it never starts a process. The nearest supervisor in the
- * process tree wins over systemd's cgroup, because a runsv or supervisord may
- * itself run inside a systemd unit, and restarting that unit would restart
- * every service it holds.
+ * process tree, up to the process's own session (serviceAncestors), wins over
+ * systemd's cgroup, because a runsv or supervisord may itself run inside a
+ * systemd unit, and restarting that unit would restart every service it holds.
  */
 public final class Detect {
     private static final List<String> SUPERVISOR_ENV = Arrays.asList(
@@ -45,7 +45,7 @@ public final class Detect {
 
     /** The manager running process pid (with environment env), or null. */
     public static Manager detect(int pid, Map<String, String> env) {
-        List<Ancestor> ancestors = ancestors(pid);
+        List<Ancestor> ancestors = serviceAncestors(pid);
         Manager found = supervised(ancestors);
         if (found == null) found = supervisord(ancestors, env);
         String cgroup = read("/proc/" + pid + "/cgroup");
@@ -95,12 +95,31 @@ public final class Detect {
 
     /** The parents of pid, nearest first, up to but not including pid 1. */
     public static List<Ancestor> ancestors(int pid) {
+        return ancestors(pid, false);
+    }
+
+    /**
+     * The ancestors that can be pid's supervisor: those in pid's session, then
+     * the one that started that session (its leader's parent), where the walk
+     * stops. runsv and supervise run their run script in their own session, and
+     * s6-supervise and supervisord's programs' sessions are started by them, so
+     * the service's JVM always meets its supervisor on this walk; a JVM that
+     * made a session of its own below a supervised cron or sshd (setsid java &)
+     * meets cron or sshd, not the supervisor, whose restart would restart them.
+     */
+    public static List<Ancestor> serviceAncestors(int pid) {
+        return ancestors(pid, true);
+    }
+
+    private static List<Ancestor> ancestors(int pid, boolean withinSession) {
+        int session = withinSession ? sessionOf(pid) : 0;
         List<Ancestor> chain = new ArrayList<Ancestor>();
         for (int i = 0; i < MAX_ANCESTORS; i++) {
             pid = parentOf(pid);
             if (pid <= 1) break;
             String comm = read("/proc/" + pid + "/comm");
             chain.add(new Ancestor(pid, comm == null ? "" : comm.trim()));
+            if (withinSession && sessionOf(pid) != session) break;
         }
         return chain;
     }
@@ -133,7 +152,11 @@ public final class Detect {
         return null;
     }
 
-    /** supervisord, from the four variables it sets for its programs. */
+    /**
+     * supervisord, from the four variables it sets for its programs and
+     * supervisord among ancestors: the variables alone are inherited by
+     * everything a program starts, its own sessions too.
+     */
     public static Manager supervisord(List<Ancestor> ancestors, Map<String, String> env) {
         List<String> evidence = new ArrayList<String>();
         for (String name : SUPERVISOR_ENV) {
@@ -141,12 +164,15 @@ public final class Detect {
             evidence.add(name + "=" + env.get(name));
         }
         String service = env.get("SUPERVISOR_GROUP_NAME") + ":" + env.get("SUPERVISOR_PROCESS_NAME");
+        Ancestor supervisord = null;
         for (Ancestor ancestor : ancestors) {
             if (ancestor.comm.equals("supervisord")) {
-                evidence.add("ancestor supervisord (pid " + ancestor.pid + ")");
+                supervisord = ancestor;
                 break;
             }
         }
+        if (supervisord == null) return null;
+        evidence.add("ancestor supervisord (pid " + supervisord.pid + ")");
         return new Manager("supervisord", service, Arrays.asList(
                 "supervisorctl", "-s", env.get("SUPERVISOR_SERVER_URL"), "restart", service), evidence);
     }
@@ -196,6 +222,10 @@ public final class Detect {
     public static String explain(int pid, Map<String, String> env) {
         List<String> chain = new ArrayList<String>();
         for (Ancestor ancestor : ancestors(pid)) chain.add(ancestor.comm + " " + ancestor.pid);
+        List<Ancestor> service = serviceAncestors(pid);
+        String boundary = service.size() < chain.size()
+                ? " (a supervisor counts up to " + service.get(service.size() - 1).comm + " "
+                + service.get(service.size() - 1).pid + ", which started this process's session)" : "";
         List<String> cgroup = new ArrayList<String>();
         for (String line : lines(read("/proc/" + pid + "/cgroup"))) {
             if (line.startsWith("0::") || line.contains("name=systemd:")) cgroup.add(line);
@@ -204,20 +234,30 @@ public final class Detect {
         for (String name : SUPERVISOR_ENV) {
             if (env.get(name) != null) supervisor.add(name);
         }
-        return "ancestors: " + (chain.isEmpty() ? "none" : Manager.join(chain, " <- ")) + "; /proc/" + pid
+        return "ancestors: " + (chain.isEmpty() ? "none" : Manager.join(chain, " <- ")) + boundary + "; /proc/" + pid
                 + "/cgroup: " + (cgroup.isEmpty() ? "no systemd line" : Manager.join(cgroup, ", ")) + "; "
                 + (supervisor.isEmpty() ? "no SUPERVISOR_* variables"
                         : "only " + Manager.join(supervisor, ", ") + " of the SUPERVISOR_* variables");
     }
 
-    /** The parent pid from /proc/PID/stat (after the parenthesised comm, which may hold spaces); 0 if unknown. */
+    /** The parent pid from /proc/PID/stat; 0 if unknown. */
     private static int parentOf(int pid) {
+        return statField(pid, 1);
+    }
+
+    /** The session id from /proc/PID/stat; 0 if unknown. */
+    private static int sessionOf(int pid) {
+        return statField(pid, 3);
+    }
+
+    /** Field index (0: the state) after the parenthesised comm of /proc/PID/stat, which may hold spaces; 0 if unknown. */
+    private static int statField(int pid, int index) {
         String stat = read("/proc/" + pid + "/stat");
         int end = stat == null ? -1 : stat.lastIndexOf(") ");
         if (end < 0) return 0;
         String[] fields = stat.substring(end + 2).split(" ");
         try {
-            return fields.length > 1 ? Integer.parseInt(fields[1]) : 0;
+            return fields.length > index ? Integer.parseInt(fields[index]) : 0;
         } catch (NumberFormatException e) {
             return 0;
         }

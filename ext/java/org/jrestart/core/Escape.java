@@ -52,9 +52,11 @@ final class Escape {
             argv.add(concat("--property=StandardOutput=append:", options.log));
             argv.add(concat("--property=StandardError=append:", options.log));
         }
-        // The transient service gets systemd's environment, not the JVM's: what env: sets is passed on.
+        // The transient service gets systemd's environment, not the JVM's (so unsetenv_others
+        // holds by itself): what env: sets is passed on, and what it unsets is unset there too.
         for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
             if (e.getValue() != null) argv.add(concat("--setenv=" + e.getKey() + "=", e.getValue()));
+            else argv.add(bytes("--property=UnsetEnvironment=" + e.getKey()));
         }
         if (options.delay > 0) {
             argv.add(bytes(String.format(Locale.ROOT, "--on-active=%dms", Math.max(1, Math.round(options.delay * 1000)))));
@@ -65,12 +67,14 @@ final class Escape {
                 + "(systemd-run), out of " + unit.service + "'s cgroup, which systemd kills when it stops the unit");
     }
 
-    /** systemd-run itself: started at once (the delay is the timer's), its output to the log. */
+    /**
+     * systemd-run itself: started at once (the delay is the timer's), its output
+     * to the log, in the JVM's environment (which --user needs to find its
+     * manager); env:, keep: and unsetenv_others: are the command's, not its.
+     */
     static Options options(Options options) {
-        Options copy = new Options().close(options.close).keep(options.keep).chdir(new byte[] {'/'}).log(options.log)
-                .unsetenvOthers(options.unsetenvOthers).strategy(options.strategy).reason(options.reason);
-        for (Map.Entry<String, byte[]> e : options.env.entrySet()) copy.env(e.getKey(), e.getValue());
-        return copy;
+        return new Options().close(options.close).chdir(new byte[] {'/'}).log(options.log)
+                .strategy(options.strategy).reason(options.reason);
     }
 
     private static byte[] concat(String prefix, byte[] value) {

@@ -18,6 +18,12 @@ public final class Options {
     final Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
     boolean unsetenvOthers;
     double delay;
+    /**
+     * The longest delay: every way of waiting holds it exactly (sleep's
+     * "%.3f", Reexec's milliseconds, systemd-run's --on-active), and a
+     * restart meant for later than that is a schedule, not a delay.
+     */
+    static final double MAX_DELAY = 86400;
     Strategy strategy = Strategy.SPAWN;
     String reason;
 

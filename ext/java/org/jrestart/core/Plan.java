@@ -190,7 +190,7 @@ public final class Plan {
                 : Detect.systemd(cgroup, text(environment));
         boolean systemd = unit != null && unit.name.equals("systemd");
         Plan plan = systemd && choice.source != Source.DETECTED && !Escape.handsToSystemd(choice.command)
-                ? detached(Escape.through(unit, choice, options), Escape.options(options), environment, true)
+                ? escaped(unit, choice, options, environment)
                 : detached(choice, options, environment, true);
         if (systemd) plan.limitedUnit = unit;
         Manager service = choice.manager != null ? choice.manager : Detect.detect(pid, text(environment));
@@ -234,6 +234,41 @@ public final class Plan {
         } catch (JRestartException e) {
             throw e.command(name);
         }
+    }
+
+    /**
+     * The plan of a named command handed to systemd-run. The checks detached
+     * does are done on the command itself, not only on systemd-run: systemd
+     * starts it later, in a transient unit whose failure nobody sees. A bare
+     * name is looked up as for any detached command (systemd-run does the
+     * same, in its caller's PATH) and handed on as the file found; systemd
+     * execs it without a shell, so its format is always checked.
+     */
+    private static Plan escaped(Manager unit, Choice choice, Options options, Map<String, byte[]> environment)
+            throws JRestartException {
+        checkDelay(options);
+        byte[] name = choice.command.get(0);
+        List<byte[]> command = new ArrayList<byte[]>(choice.command);
+        try {
+            if (options.keep.length > 0) {
+                throw JRestartException.invalid("keep: cannot reach a command that systemd-run starts: systemd starts"
+                        + " it as a transient service, which inherits no descriptor of this JVM");
+            }
+            byte[] path = Launcher.resolve(name, childEnvironment(environment, options).get("PATH"));
+            Native.checkCStrings(choice.command, "argument");
+            Launcher.checkExecFormat(path, name);
+            try {
+                Launcher.checkDirectory(options.chdir);
+                if (options.log != null) Launcher.checkLog(options.log);
+            } catch (JRestartException e) {
+                throw e.within(" (launching " + Native.text(name) + ")");
+            }
+            command.set(0, path);
+        } catch (JRestartException e) {
+            throw e.command(name);
+        }
+        Choice resolved = new Choice(command, choice.source, choice.manager, null);
+        return detached(Escape.through(unit, resolved, options), Escape.options(options), environment, true);
     }
 
     /**
@@ -291,6 +326,10 @@ public final class Plan {
         if (!(options.delay >= 0) || Double.isInfinite(options.delay)) {
             throw JRestartException.invalid("delay: must be a finite number of seconds >= 0, got " + seconds(options.delay));
         }
+        if (options.delay > Options.MAX_DELAY) {
+            throw JRestartException.invalid("delay: must be at most " + seconds(Options.MAX_DELAY) + " seconds (one"
+                    + " day), got " + seconds(options.delay) + ": a later restart is a schedule (cron, a systemd timer)");
+        }
     }
 
     /**
@@ -332,6 +371,7 @@ public final class Plan {
             return new Choice(Reexec.selfArgv(), Source.DETECTED, manager, "nothing started from here outlives"
                     + " this container's PID 1; in place, the container stays");
         }
+        if (manager.name.equals("systemd")) manager = mainProcess(manager);
         if (manager.name.equals("systemd") && !manager.command.contains("--user") && Native.LIBC.geteuid() != 0) {
             return new Choice(Reexec.selfArgv(), Source.DETECTED, manager, "not root: systemd would refuse"
                     + " systemctl restart (Access denied); in place, the unit keeps its MainPID and sees no stop");
@@ -339,6 +379,38 @@ public final class Plan {
         List<byte[]> words = new ArrayList<byte[]>();
         for (String word : manager.command) words.add(word.getBytes(StandardCharsets.UTF_8));
         return new Choice(words, Source.DETECTED, manager, null);
+    }
+
+    /**
+     * unit, when this JVM is its main process, with that as evidence. Any other
+     * process in the unit's cgroup (a build a CI unit started, a cron job) is
+     * not the service: restarting the unit, or exec'ing that process in place,
+     * is refused, unless the caller names the unit.
+     */
+    private static Manager mainProcess(Manager unit) throws JRestartException {
+        int self = Detect.selfPid();
+        boolean user = unit.command.contains("--user");
+        String name = "JRestart.command = %w[systemctl" + (user ? " --user" : "") + " --no-block restart " + unit.service
+                + "] (or the same command given to restart!, or in " + COMMAND_VARIABLE + ")";
+        int main;
+        try {
+            main = MainProcess.of(unit.service, user);
+        } catch (JRestartException e) {
+            throw JRestartException.state("restart refused: this JVM (pid " + self + ") runs in the cgroup of "
+                    + unit.service + ", and whether it is the unit's main process is unknown: " + e.getMessage()
+                    + ". If restarting " + unit.service + " is what you want, name it: " + name);
+        }
+        if (main != self) {
+            String comm = main > 0 ? Detect.read("/proc/" + main + "/comm") : null;
+            throw JRestartException.state("restart refused: this JVM (pid " + self + ") runs in the cgroup of "
+                    + unit.service + " but is not its main process (MainPID=" + main
+                    + (comm == null ? "" : ", " + comm.trim()) + "): it was started by that service (a build, a job,"
+                    + " a script), and restarting " + unit.service + " would restart that service instead. If that is"
+                    + " what you want, name it: " + name);
+        }
+        List<String> evidence = new ArrayList<String>(unit.evidence);
+        evidence.add("its MainPID " + main + " is this JVM (systemctl show)");
+        return new Manager(unit.name, unit.service, unit.command, evidence);
     }
 
     /**
