@@ -19,6 +19,9 @@ ENV["JRESTART_LIMIT"] = "off"
 ENV["STATE_DIRECTORY"] = Dir.mktmpdir("jrestart-spec-state-")
 state_directory = ENV["STATE_DIRECTORY"]
 at_exit { FileUtils.rm_rf(state_directory) }
+# This JVM's own state directory (restart plans executed in it keep their state there), when bin/rake made one.
+jvm_state_directory = java.lang.System.getenv("STATE_DIRECTORY")
+at_exit { FileUtils.rm_rf(jvm_state_directory) } if jvm_state_directory&.include?("/jrestart-spec-jvm-state-")
 
 RSpec.configure do |config|
   config.include JRestartSpec::Processes

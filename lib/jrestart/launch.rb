@@ -32,8 +32,10 @@ module JRestart
     end
 
     # launch, at most once per process: later and concurrent calls return the
-    # first JRestart::Launch. A call that raises starts nothing and does not
-    # count. Without a command it runs JRestart.command, else JRESTART_COMMAND,
+    # first JRestart::Launch. Once per process, not per runtime: where another
+    # JRuby runtime of this JVM, or the Java facade, has a restart under way
+    # or started, it raises JRestart::Error naming who. A call that raises
+    # starts nothing and does not count. Without a command it runs JRestart.command, else JRESTART_COMMAND,
     # else the detected service manager's restart command. It executes the
     # very plan that JRestart.plan shows for the same arguments. Where the
     # service restarts in place (a container's PID 1, a system unit without
@@ -47,7 +49,8 @@ module JRestart
 
       @restart_lock.synchronize do
         unless @restarted
-          @restart = __plan(argv, options).execute
+          # The process's one restart: another runtime or the Java facade may have had it (JRestart::Error).
+          @restart = __plan(argv, options).__send__(:__execute_once)
           @restarted = true
         end
         @restart

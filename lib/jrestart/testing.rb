@@ -39,9 +39,11 @@ module JRestart
     @locked_by = nil
 
     class << self
-      # Turns test mode on for this whole process.
+      # Turns test mode on for this whole process: other JRuby runtimes and
+      # the Java facade (org.jrestart.JRestart) see it too, and start nothing.
       def enable!
         JRestart.instance_variable_set(:@testing, true)
+        JRestart.__send__(:__test_mode, true)
         self
       end
 
@@ -51,6 +53,7 @@ module JRestart
         raise JRestart::Error, @locked_by if @locked_by
 
         JRestart.instance_variable_set(:@testing, false)
+        JRestart.__send__(:__test_mode, false)
         self
       end
 

@@ -107,4 +107,57 @@ RSpec.describe "JRestart.last_restart" do
       end
     end
   end
+
+  # Issue 17 item 10: the record and the guard's count of an exec in place are
+  # written when the exec happens. A JVM killed during the delay never exec'd:
+  # the next ordinary start of the same service must not take that restart for
+  # its own (in a pid namespace it is PID 1 again, as the old one was).
+  it "an in-place restart whose JVM is killed during its delay leaves no record and no count behind" do
+    skip "unshare --pid needs root" unless Process.uid.zero?
+
+    Dir.mktmpdir("jrestart-record-phantom") do |dir|
+      state = File.join(dir, "state")
+      Dir.mkdir(state, 0o700)
+      port = JRestartSpec::Loopback.free_port
+      service = File.expand_path("../support/restartable_service.rb", __dir__)
+      argv = ["unshare", "--pid", "--fork", "--mount-proc",
+              *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), service]
+      # The guard on (the suite turns it off), to see what it counts.
+      env = { "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir, "STATE_DIRECTORY" => state, "JRESTART_LIMIT" => nil }
+      start = -> { JRestart.launch(*argv, env: env, log: File.join(dir, "service.log")) }
+      ask = ->(line) { JRestartSpec::Loopback.ask(port, line) }
+      info = -> { ask.("info")&.then { |answer| JSON.parse(answer) } }
+      stop = lambda do |unshare|
+        children_of(unshare.pid).each do |pid|
+          Process.kill(:KILL, pid)
+        rescue Errno::ESRCH
+          nil
+        end
+        expect(unshare.wait(30)).not_to be_nil
+      end
+
+      first = start.()
+      begin
+        old = eventually(timeout: 60) { info.() }
+        expect(old).not_to be_nil, "the service never answered:\n#{File.read(File.join(dir, "service.log"))}"
+        expect(old["pid"]).to eq(1)
+        expect(ask.("restart-in 30")).to eq("restarting in-place")
+      ensure
+        # The JVM dies in the delay, before its exec: no restart happened.
+        stop.(first)
+      end
+      counted = Dir.glob(File.join(state, "*.restarts")).flat_map { |file| File.readlines(file).grep(/\A\d+\n\z/) }
+      expect(counted).to eq([]), "the guard counted an exec that never happened"
+
+      second = start.()
+      begin
+        fresh = eventually(timeout: 60) { info.()&.then { |answer| answer if answer["jvm"] != old["jvm"] } }
+        expect(fresh).not_to be_nil, "the service never answered again"
+        expect(fresh["pid"]).to eq(1)
+        expect(JSON.parse(ask.("record"))).to be_nil
+      ensure
+        stop.(second)
+      end
+    end
+  end
 end

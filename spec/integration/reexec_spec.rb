@@ -58,6 +58,41 @@ RSpec.describe "JRestart.reexec!" do
     end
   end
 
+  # Issue 17 item 14: reexec! is a restart of the service, counted by the guard
+  # like a restart in place, with a record for the new image; and the guard's
+  # state directory is the JVM's own environment's, which ENV changes do not move.
+  it "counts reexec! with the restart-loop guard, records it, and keeps counting where the JVM started" do
+    Dir.mktmpdir("jrestart-reexec-guard") do |dir|
+      state = File.join(dir, "state")
+      moved = File.join(dir, "moved")
+      [state, moved].each { |d| Dir.mkdir(d, 0o700) }
+      port = JRestartSpec::Loopback.free_port
+      service = JRestart.launch(*JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SERVICE_SCRIPT,
+                                env: { "DEMO_PORT" => port.to_s, "STATE_DIRECTORY" => state, "JRESTART_LIMIT" => "2/900" },
+                                log: File.join(dir, "service.log"))
+      begin
+        pid, = wait_for_generation(port, 0)
+        expect(JRestartSpec::Loopback.ask(port, "record")).to eq("none")
+        2.times do |generation|
+          expect(JRestartSpec::Loopback.ask(port, "reexec")).to eq("reexecing")
+          expect(wait_for_generation(port, generation + 1)[0]).to eq(pid)
+          expect(JRestartSpec::Loopback.ask(port, "record")).to eq("#{pid} in_place")
+        end
+        counted = Dir.glob(File.join(state, "*.restarts")).flat_map { |f| File.readlines(f).grep(/\A\d+\n\z/) }
+        expect(counted.size).to eq(2)
+
+        expect(JRestartSpec::Loopback.ask(port, "reexec-or-error")).to match(/JRestart::RestartLoop: restart refused/)
+        # ENV names another directory now: the count stays where the JVM's own environment says.
+        expect(JRestartSpec::Loopback.ask(port, "setenv STATE_DIRECTORY #{moved}")).to eq("ok")
+        expect(JRestartSpec::Loopback.ask(port, "reexec-or-error")).to match(/JRestart::RestartLoop: restart refused/)
+        expect(Dir.children(moved)).to eq([])
+        expect(info(port)[0..1]).to eq([pid, 2])
+      ensure
+        stop_service(service)
+      end
+    end
+  end
+
   def start_service(command, dir, port)
     JRestart.launch(*command, env: { "DEMO_PORT" => port.to_s }, log: File.join(dir, "service.log"))
   end

@@ -12,6 +12,8 @@
 #   plan                 -> JRestart.plan.to_s, then a line "."
 #   launch-sleep         -> the pid of a `sleep 1` launched and never waited for
 #   handed               -> ENV["JRESTART_CHILDREN"], or "none"
+#   record               -> JRestart.last_restart's previous_pid and mechanism, or "none"
+#   setenv NAME VALUE    -> ENV[NAME] = VALUE, "ok"
 require "json"
 require "socket"
 require "jrestart"
@@ -60,6 +62,12 @@ loop do
     client.puts "."
   when "launch-sleep"
     client.puts JRestart.launch("/bin/sleep", "1").pid
+  when "record"
+    record = JRestart.last_restart
+    client.puts record ? "#{record.previous_pid} #{record.mechanism}" : "none"
+  when /\Asetenv (\S+) (\S+)\z/
+    ENV[Regexp.last_match(1)] = Regexp.last_match(2)
+    client.puts "ok"
   when "handed"
     client.puts ENV.fetch("JRESTART_CHILDREN", "none")
   when /\Areexec-missing (\S+)\z/

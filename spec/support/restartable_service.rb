@@ -13,6 +13,7 @@
 #               already gone), "restarting in-place via=HOW" when this JVM
 #               execs itself after the delay, or "error CLASS: MESSAGE"
 #   restart-now -> JRestart.restart!(log:) without a delay: "restarting PID", or the error
+#   restart-in SECONDS -> JRestart.restart!(log:, delay: SECONDS), answered as restart is
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
@@ -82,6 +83,9 @@ loop do
         shown = inherited.nil? ? "exited" : inherited.empty? ? "none" : inherited.join(",")
         client.puts "restarting #{launch.pid} via=#{via} inherited=#{shown}"
       end
+    when /\Arestart-in (\d+)\z/
+      launch = JRestart.restart!(log: restart_log, delay: Integer(Regexp.last_match(1)))
+      client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
     when "restart-now"
       # No delay: restart! watches its command and raises if it fails at once.
       launch = JRestart.restart!(log: restart_log)

@@ -58,6 +58,14 @@ RSpec.describe "JRestart.restart_limit" do
     expect(JRestart.restart_limit).to eq([5, 900])
   end
 
+  # Issue 17 item 13: a count beyond a long raised RangeError from the conversion.
+  it "refuses a count beyond any limit with the same ArgumentError, not RangeError" do
+    expect { JRestart.restart_limit = [2**70, 900] }
+      .to raise_error(ArgumentError, /count must be an Integer from 1 to 2147483647, got #{2**70}/)
+    expect { JRestart.restart_limit = [-2**70, 900] }.to raise_error(ArgumentError, /from 1 to/)
+    expect(JRestart.restart_limit).to eq([5, 900])
+  end
+
   it "is not used by launch, which is no restart" do
     ENV["JRESTART_LIMIT"] = "five"
     expect(JRestart.launch("/bin/true").wait(10)).to be_success
@@ -100,14 +108,14 @@ RSpec.describe "JRestart.state_directory" do
 
   it "is $STATE_DIRECTORY, else $XDG_STATE_HOME/jrestart, else ~/.local/state/jrestart, created 0700" do
     ENV["STATE_DIRECTORY"] = "#{@dir}/unit:#{@dir}/other"
-    expect(JRestart.state_directory).to eq("#{@dir}/unit")
+    expect(JRestart.state_directory(ENV.to_h)).to eq("#{@dir}/unit")
     ENV.delete("STATE_DIRECTORY")
     ENV["XDG_STATE_HOME"] = "#{@dir}/xdg"
-    expect(JRestart.state_directory).to eq("#{@dir}/xdg/jrestart")
+    expect(JRestart.state_directory(ENV.to_h)).to eq("#{@dir}/xdg/jrestart")
     expect(File.stat("#{@dir}/xdg/jrestart").mode & 0o777).to eq(0o700)
     ENV.delete("XDG_STATE_HOME")
     ENV["HOME"] = "#{@dir}/home"
-    expect(JRestart.state_directory).to eq("#{@dir}/home/.local/state/jrestart")
+    expect(JRestart.state_directory(ENV.to_h)).to eq("#{@dir}/home/.local/state/jrestart")
   end
 
   it "passes over a directory others can write to, or a symlink, saying so, for the next one" do
@@ -116,9 +124,9 @@ RSpec.describe "JRestart.state_directory" do
     File.symlink("#{@dir}/shared", "#{@dir}/link")
     ENV["STATE_DIRECTORY"] = "#{@dir}/shared"
     ENV["XDG_STATE_HOME"] = "#{@dir}/xdg"
-    expect { expect(JRestart.state_directory).to eq("#{@dir}/xdg/jrestart") }
+    expect { expect(JRestart.state_directory(ENV.to_h)).to eq("#{@dir}/xdg/jrestart") }
       .to output(%r{jrestart: STATE_DIRECTORY=#{@dir}/shared cannot hold jrestart's restart state: .* is writable by others .*; using #{@dir}/xdg/jrestart instead}).to_stderr
     ENV["STATE_DIRECTORY"] = "#{@dir}/link"
-    expect { JRestart.state_directory }.to output(/is a symbolic link; using/).to_stderr
+    expect { JRestart.state_directory(ENV.to_h) }.to output(/is a symbolic link; using/).to_stderr
   end
 end

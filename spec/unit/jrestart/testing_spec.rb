@@ -42,6 +42,31 @@ RSpec.describe JRestart::Testing do
     JRestart.command = previous
   end
 
+  # Issue 17 item 13: the configured command came back as ASCII-8BIT bytes, so with_command never matched.
+  it "gives the configured command back in the encoding it was set in" do
+    previous = JRestart.command
+    JRestart.command = ["/bin/echo", "café"]
+    request = JRestart.restart!
+    expect(request.command).to eq(["/bin/echo", "café"])
+    expect(request.command.map(&:encoding)).to all(eq(Encoding::UTF_8))
+    expect(request.plan.command).to eq(["/bin/echo", "café"])
+    expect(JRestart.plan.command.last.encoding).to eq(Encoding::UTF_8)
+    latin = "caf\xE9".dup.force_encoding(Encoding::ISO_8859_1)
+    JRestart.command = ["/bin/echo", latin]
+    expect(JRestart.restart!.command.last).to eq(latin)
+    expect(JRestart.restart!.command.last.encoding).to eq(Encoding::ISO_8859_1)
+  ensure
+    JRestart.command = previous
+  end
+
+  it "turns the test mode of the whole process on and off: other runtimes and the Java facade see it" do
+    expect(java.lang.System.getProperty("org.jrestart.testing")).to eq("on")
+    described_class.disable!
+    expect(java.lang.System.getProperty("org.jrestart.testing")).to be_nil
+    described_class.enable!
+    expect(java.lang.System.getProperty("org.jrestart.testing")).to eq("on")
+  end
+
   it "leaves restart!'s once-per-process flag alone, so that every example can restart" do
     3.times { JRestart.restart!("/bin/true") }
     expect(described_class.requests.size).to eq(3)

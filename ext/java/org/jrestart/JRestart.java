@@ -6,6 +6,7 @@ import org.jrestart.core.JRestartException;
 import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
 import org.jrestart.core.Plan;
+import org.jrestart.core.ProcessWide;
 import org.jrestart.core.RestartLimit;
 import org.jrestart.core.RestartRecord;
 import org.jrestart.core.Support;
@@ -35,7 +36,11 @@ import java.util.Map;
  * Every failure is a {@link JRestartException}: its kind says whether a system
  * call failed (with its errno), the request was wrong, the platform is not
  * supported, or nothing could be done; command() names the command. A call
- * that throws has started nothing.
+ * that throws has started nothing; a null argument is INVALID_ARGUMENT.
+ *
+ * <p>Test mode (setTestMode(true), or a Ruby suite's JRestart::Testing in the
+ * same process) starts nothing: restart and launch check their arguments,
+ * record the plan they would have run (testRequests()) and return null.
  */
 public final class JRestart {
     private static final Object RESTART_LOCK = new Object();
@@ -43,6 +48,7 @@ public final class JRestart {
     private static Child restart;
     private static volatile List<byte[]> command;
     private static volatile RestartLimit limit;
+    private static final List<Plan> REQUESTS = new ArrayList<Plan>();
 
     static {
         // As early as the host touches jrestart: the record's elapsed time ends here.
@@ -53,12 +59,15 @@ public final class JRestart {
     }
 
     /**
-     * Restarts the service, at most once per process (per class loader): the
+     * Restarts the service, at most once per process: the
      * command is the one set with setCommand, else JRESTART_COMMAND (split as
      * a shell would, with no shell), else the restart command of the service
      * manager that runs this JVM (systemd, supervisord, runit, daemontools,
-     * s6). Later and concurrent calls return the first call's Child; a call
-     * that throws starts nothing and does not count. Where the service
+     * s6). Later and concurrent calls through this class return the first
+     * call's Child; a call that throws starts nothing and does not count.
+     * While a restart asked for elsewhere in this JVM (a JRuby runtime, the
+     * facade loaded by another class loader) is under way or has started,
+     * it throws STATE naming who asked. Where the service
      * restarts in place (PID 1 of a container, a system unit without root),
      * this returns only by throwing, or null at once with a delay.
      */
@@ -75,7 +84,9 @@ public final class JRestart {
     public static Child restart(LaunchOptions options, String... command) throws JRestartException {
         synchronized (RESTART_LOCK) {
             if (!restarted) {
-                restart = plan(options, command).execute();
+                Plan plan = plan(options, command);
+                if (ProcessWide.testMode()) return recorded(plan);
+                restart = plan.executeOnce();
                 restarted = true;
             }
             return restart;
@@ -90,13 +101,15 @@ public final class JRestart {
     public static Child launch(LaunchOptions options, String command, String... args) throws JRestartException {
         if (command == null) throw JRestartException.invalid("the command is null");
         if (options == null) throw JRestartException.invalid("options must not be null");
+        if (args == null) throw JRestartException.invalid("args must not be null");
         List<byte[]> argv = new ArrayList<byte[]>();
         argv.add(bytes(command));
         for (String arg : args) {
             if (arg == null) throw JRestartException.invalid("an argument is null");
             argv.add(bytes(arg));
         }
-        return Plan.launch(argv, options.core(), environment()).execute();
+        Plan plan = Plan.launch(argv, options.core(), environment());
+        return ProcessWide.testMode() ? recorded(plan) : plan.execute();
     }
 
     /**
@@ -109,6 +122,7 @@ public final class JRestart {
 
     public static Plan plan(LaunchOptions options, String... command) throws JRestartException {
         if (options == null) throw JRestartException.invalid("options must not be null");
+        if (command == null) throw JRestartException.invalid("command must not be null (none: the command restart chooses)");
         List<byte[]> argv = new ArrayList<byte[]>();
         for (String word : command) {
             if (word == null) throw JRestartException.invalid("the command contains null");
@@ -156,6 +170,7 @@ public final class JRestart {
      * (UNSUPPORTED) where the core cannot work, like every native operation.
      */
     public static boolean notify(String state) throws JRestartException {
+        if (state == null) throw JRestartException.invalid("state must not be null");
         String socket = System.getenv("NOTIFY_SOCKET");
         return Notify.send(socket == null ? null : bytes(socket), state);
     }
@@ -175,8 +190,16 @@ public final class JRestart {
         return Detect.detect(Detect.selfPid(), env);
     }
 
-    /** Sets the restart command that restart() uses; it wins over JRESTART_COMMAND and detection. None unsets it. */
+    /**
+     * Sets the restart command that restart() uses; it wins over
+     * JRESTART_COMMAND and detection. None, or null, unsets it (as Ruby's
+     * JRestart.command = nil); a null word is INVALID_ARGUMENT.
+     */
     public static void setCommand(String... argv) throws JRestartException {
+        if (argv == null) {
+            command = null;
+            return;
+        }
         List<byte[]> words = new ArrayList<byte[]>();
         for (String word : argv) {
             if (word == null) throw JRestartException.invalid("the command contains null");
@@ -193,6 +216,41 @@ public final class JRestart {
             for (byte[] word : words) argv.add(new String(word, charset()));
         }
         return Collections.unmodifiableList(argv);
+    }
+
+    /**
+     * Test mode for the whole process: restart and launch start nothing, and
+     * record the plan instead (testRequests); Plan.execute refuses. For a Java
+     * host's own tests; a Ruby suite's JRestart::Testing turns on the same one.
+     */
+    public static void setTestMode(boolean on) {
+        ProcessWide.testMode(on);
+    }
+
+    /** Whether test mode is on in this process. */
+    public static boolean testMode() {
+        return ProcessWide.testMode();
+    }
+
+    /** The plans restart and launch of this class recorded in test mode, oldest first. */
+    public static List<Plan> testRequests() {
+        synchronized (REQUESTS) {
+            return Collections.unmodifiableList(new ArrayList<Plan>(REQUESTS));
+        }
+    }
+
+    /** Forgets the plans recorded in test mode. */
+    public static void clearTestRequests() {
+        synchronized (REQUESTS) {
+            REQUESTS.clear();
+        }
+    }
+
+    private static Child recorded(Plan plan) {
+        synchronized (REQUESTS) {
+            REQUESTS.add(plan);
+        }
+        return null;
     }
 
     /** This JVM's environment, as bytes in the encoding the JVM decoded it from. */

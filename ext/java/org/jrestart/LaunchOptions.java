@@ -1,6 +1,7 @@
 package org.jrestart;
 
 import org.jrestart.core.CloseMode;
+import org.jrestart.core.JRestartException;
 import org.jrestart.core.Options;
 import org.jrestart.core.Strategy;
 
@@ -12,9 +13,14 @@ import java.util.concurrent.TimeUnit;
  * Defaults: the command inherits no descriptor above 2, cwd "/", stdin from
  * and stdout and stderr to /dev/null, the service's environment, no delay,
  * posix_spawn. Nothing is checked until the plan is made: then all of it.
+ * A null argument too: the setters keep their signatures (no checked
+ * exception in a builder chain), and JRestart's restart, plan and launch
+ * throw JRestartException of kind INVALID_ARGUMENT naming the first one.
  */
 public final class LaunchOptions {
     private final Options options = new Options();
+    /** The first null argument given, said when the options are used; null while there is none. */
+    private String invalid;
 
     /** Which descriptors the command must not inherit: ALL (the default) or only SOCKETS. */
     public LaunchOptions close(CloseMode mode) {
@@ -24,30 +30,36 @@ public final class LaunchOptions {
 
     /** Descriptors above 2 that the command inherits, even close-on-exec ones. */
     public LaunchOptions keep(int... fds) {
+        if (fds == null) return refuse("keep: the descriptors are null");
         options.keep(fds);
         return this;
     }
 
     /** The command's working directory (absolute); "/" by default. */
     public LaunchOptions chdir(Path dir) {
+        if (dir == null) return refuse("chdir: the directory is null");
         options.chdir(JRestart.bytes(dir.toString()));
         return this;
     }
 
     /** Appends the command's stdout and stderr to this regular file (created 0640 if missing). */
     public LaunchOptions log(Path file) {
+        if (file == null) return refuse("log: the file is null");
         options.log(JRestart.bytes(file.toString()));
         return this;
     }
 
     /** Sets a variable in the command's environment, over the service's. */
     public LaunchOptions env(String name, String value) {
+        if (name == null) return refuse("env: the name is null");
+        if (value == null) return refuse("env: the value of " + name + " is null (unsetenv removes a variable)");
         options.env(name, JRestart.bytes(value));
         return this;
     }
 
     /** Removes a variable from the command's environment. */
     public LaunchOptions unsetenv(String name) {
+        if (name == null) return refuse("unsetenv: the name is null");
         options.env(name, null);
         return this;
     }
@@ -64,6 +76,7 @@ public final class LaunchOptions {
      * refused (INVALID_ARGUMENT).
      */
     public LaunchOptions delay(long amount, TimeUnit unit) {
+        if (unit == null) return refuse("delay: the unit is null");
         options.delay(unit.toNanos(amount) / 1e9);
         return this;
     }
@@ -83,7 +96,13 @@ public final class LaunchOptions {
         return this;
     }
 
-    Options core() {
+    Options core() throws JRestartException {
+        if (invalid != null) throw JRestartException.invalid(invalid);
         return options;
+    }
+
+    private LaunchOptions refuse(String why) {
+        if (invalid == null) invalid = why;
+        return this;
     }
 }

@@ -56,6 +56,29 @@ final class Guard {
         }
     }
 
+    /**
+     * Throws RESTART_LOOP as claim would, and counts nothing: for a restart
+     * that happens later (an exec in place after its delay), counted then.
+     */
+    static void check(StateDirectory directory, String key, final String name, final RestartLimit limit,
+                      final long now) throws JRestartException {
+        final Path file = directory.file(key, SUFFIX);
+        try {
+            directory.times(key, SUFFIX, HEADER, scope(name), now - limit.windowMillis(), now,
+                    new StateDirectory.Change<Void>() {
+                        @Override
+                        public Void apply(List<Long> recent) throws JRestartException {
+                            if (recent.size() >= limit.count()) throw refusal(file, name, limit, recent, now);
+                            return null;
+                        }
+                    });
+        } catch (IOException e) {
+            throw JRestartException.state("the restart-loop guard cannot read the count of restarts in " + file
+                    + " (" + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
+                    + "=off restarts without the guard");
+        }
+    }
+
     private static JRestartException refusal(Path file, String name, RestartLimit limit, List<Long> recent, long now) {
         long wait = recent.get(0) + limit.windowMillis() - now;
         return JRestartException.restartLoop("restart refused: " + name + " was restarted " + recent.size()

@@ -117,12 +117,10 @@ public final class Plan {
     private Manager limitedUnit;
     /** A restart of the service (restart!), which the guard counts and the record tells the new JVM of. */
     private final boolean restart;
-    /** The restart-loop guard's limit; OFF for launches and reexec. */
+    /** The restart-loop guard's limit; OFF for launches. */
     private RestartLimit limit = RestartLimit.OFF;
-    /** The service as detected, which the guard counts restarts of; null: the command names it. */
+    /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
-    /** Where the state directory is looked for: STATE_DIRECTORY, XDG_STATE_HOME, HOME of the service. */
-    private Map<String, String> stateEnvironment = Collections.emptyMap();
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
@@ -178,9 +176,7 @@ public final class Plan {
                     + COMMAND_VARIABLE + " are not set, and no service manager was detected ("
                     + Detect.explain(Detect.selfPid(), text(environment)) + ")");
         }
-        if (choice.inPlace != null) {
-            return inPlace(choice, options, environment).restarting(limit, choice.manager, environment);
-        }
+        if (choice.inPlace != null) return inPlace(choice, options, environment).restarting(limit, choice.manager);
         int pid = Detect.selfPid();
         String cgroup = Detect.read("/proc/" + pid + "/cgroup");
         Manager container = Detect.container(pid, cgroup);
@@ -198,18 +194,13 @@ public final class Plan {
                 : detached(choice, options, environment, true);
         if (systemd) plan.limitedUnit = unit;
         Manager service = choice.manager != null ? choice.manager : Detect.detect(pid, text(environment));
-        return plan.restarting(limit, service, environment);
+        return plan.restarting(limit, service);
     }
 
     /** Makes this plan a restart of service, counted against limit. */
-    private Plan restarting(RestartLimit limit, Manager service, Map<String, byte[]> environment) {
+    private Plan restarting(RestartLimit limit, Manager service) {
         this.limit = limit;
         this.service = service;
-        Map<String, String> state = new LinkedHashMap<String, String>();
-        for (String name : Arrays.asList("STATE_DIRECTORY", "XDG_STATE_HOME", "HOME", "XDG_RUNTIME_DIR")) {
-            if (environment.containsKey(name)) state.put(name, Native.text(environment.get(name)));
-        }
-        this.stateEnvironment = Collections.unmodifiableMap(state);
         return this;
     }
 
@@ -284,16 +275,24 @@ public final class Plan {
      * The plan to replace this process's image, same pid: argv, or when null
      * this process's own command line and executable (/proc/self/cmdline and
      * exe). Only env, unsetenvOthers and keep of options apply: the cwd and
-     * stdio stay.
+     * stdio stay. It is a restart of the service, as one in place is: the
+     * guard counts it against limitSetting (as restart's), and the new image
+     * gets its record.
      */
-    public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment)
-            throws JRestartException {
+    public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment,
+                              RestartLimit limitSetting) throws JRestartException {
         Support.require("reexec");
-        if (argv == null) return inPlace(new Choice(Reexec.selfArgv(), Source.SELF, null, null), options, environment);
-        if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
-        Map<String, byte[]> env = childEnvironment(environment, options);
-        byte[] path = Launcher.resolve(argv.get(0), env.get("PATH"));
-        return execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env);
+        RestartLimit limit = RestartLimit.effective(limitSetting, environment);
+        Plan plan;
+        if (argv == null) {
+            plan = inPlace(new Choice(Reexec.selfArgv(), Source.SELF, null, null), options, environment);
+        } else {
+            if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
+            Map<String, byte[]> env = childEnvironment(environment, options);
+            byte[] path = Launcher.resolve(argv.get(0), env.get("PATH"));
+            plan = execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env);
+        }
+        return plan.restarting(limit, Detect.detect(Detect.selfPid(), text(environment)));
     }
 
     /** An exec of this process's own program and command line. */
@@ -418,28 +417,77 @@ public final class Plan {
      * Starts the command. An exec in place returns only by throwing when the
      * delay is 0 (the process is replaced); with a delay it returns null at
      * once and a daemon thread execs after the delay, reporting a failure on
-     * stderr, since nobody is left to catch it.
+     * stderr, since nobody is left to catch it. Nothing starts while test
+     * mode (ProcessWide) is on.
      */
     public Child execute() throws JRestartException {
-        if (!restarts()) return run(null, null);
-        long now = System.currentTimeMillis();
-        StateDirectory directory;
+        return execute(null);
+    }
+
+    /**
+     * execute, as the process's only restart (restart! and the facade's
+     * restart): while one is under way, or once one has started, this throws
+     * STATE, whichever JRuby runtime or class loader asks. One that throws, or
+     * whose exec in place fails after its delay, gives the turn back.
+     */
+    public Child executeOnce() throws JRestartException {
+        refuseInTestMode();
+        String latch = ProcessWide.claimRestart();
         try {
-            directory = StateDirectory.find(stateEnvironment);
+            return execute(latch);
+        } catch (JRestartException | RuntimeException e) {
+            ProcessWide.releaseRestart(latch);
+            throw e;
+        }
+    }
+
+    private Child execute(String latch) throws JRestartException {
+        refuseInTestMode();
+        if (!restarts()) return run(null, null);
+        if (strategy == Strategy.EXEC && delay > 0) {
+            // Refused now when the limit is reached already; counted and recorded only when the exec
+            // happens, so that a JVM that dies during the delay leaves no restart behind.
+            StateDirectory directory = stateDirectory();
+            if (directory != null && !limit.off()) {
+                Guard.check(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
+            }
+            execLater(latch, System.currentTimeMillis());
+            return null;
+        }
+        return counted(System.currentTimeMillis());
+    }
+
+    private void refuseInTestMode() throws JRestartException {
+        if (ProcessWide.testMode()) {
+            throw JRestartException.state("the plan of " + Native.text(command.get(0)) + " was not executed: test mode"
+                    + " is on (JRestart::Testing, or JRestart.setTestMode from Java), nothing is started");
+        }
+    }
+
+    /** The state directory, from the JVM's own environment; null (said) when the guard is off and there is none. */
+    private StateDirectory stateDirectory() throws JRestartException {
+        try {
+            return StateDirectory.find(System.getenv());
         } catch (JRestartException e) {
             if (!limit.off()) {
                 throw e.within("; the restart-loop guard cannot count this restart, so nothing was started ("
                         + RestartLimit.VARIABLE + "=off restarts without it)").command(command.get(0));
             }
             Warnings.warn(e.getMessage() + "; the new JVM gets no restart record");
-            directory = null;
+            return null;
         }
-        Guard guard = directory == null || limit.off() ? null : Guard.claim(directory, guardKey(), serviceName(), limit, now);
+    }
+
+    /** Counts and records the restart, then starts it; asked for at requested. */
+    private Child counted(long requested) throws JRestartException {
+        StateDirectory directory = stateDirectory();
+        Guard guard = directory == null || limit.off() ? null
+                : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
         RestartRecord.Pending record = null;
         try {
             if (directory != null) {
-                record = RestartRecord.write(directory, RestartRecord.key(Detect.detect(Detect.selfPid(),
-                        System.getenv())), this, mechanism(), Detect.selfPid(), now);
+                record = RestartRecord.write(directory, RestartRecord.key(service), this, mechanism(),
+                        Detect.selfPid(), requested);
             }
             return run(guard, record);
         } catch (JRestartException | RuntimeException e) {
@@ -449,24 +497,35 @@ public final class Plan {
         }
     }
 
-    private Child run(final Guard guard, final RestartRecord.Pending record) throws JRestartException {
+    /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */
+    private void execLater(final String latch, final long requested) {
+        Thread thread = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    Thread.sleep((long) (delay * 1000));
+                    counted(requested);
+                } catch (JRestartException | RuntimeException e) {
+                    if (latch != null) ProcessWide.releaseRestart(latch);
+                    Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
+                } catch (InterruptedException e) {
+                    if (latch != null) ProcessWide.releaseRestart(latch);
+                    Warnings.warn("the exec in place was interrupted before it happened");
+                }
+            }
+        }, "jrestart-exec-in-place");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private Child run(Guard guard, RestartRecord.Pending record) throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
-                if (delay > 0) {
-                    Reexec.later(this, new Runnable() {
-                        @Override
-                        public void run() {
-                            if (record != null) record.rollback();
-                            if (guard != null) guard.release();
-                        }
-                    });
-                    return null;
-                }
-                Reexec.exec(this);
+                Reexec.exec(this, RestartRecord.identify(environment, record));
                 throw new AssertionError("execve returned without an error");
             }
             StartLimit startLimit = limitedUnit == null ? null
-                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), stateEnvironment);
+                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), System.getenv());
             if (startLimit != null) startLimit.claim();
             try {
                 return failFast ? FailFast.launch(this, record) : Launcher.launch(this, -1, delay > 0 ? record : null);
@@ -479,9 +538,9 @@ public final class Plan {
         }
     }
 
-    /** A restart of the service, not a launch or a reexec: the guard counts it, the record tells of it. */
+    /** A restart of the service (restart, in place, reexec), not a launch: the guard counts it, the record tells of it. */
     private boolean restarts() {
-        return restart || inPlace != null;
+        return restart || strategy == Strategy.EXEC;
     }
 
     /** The guard's key: the service as detected, else the command. */
@@ -507,7 +566,7 @@ public final class Plan {
         return strategy == Strategy.FORK ? RestartRecord.Mechanism.FORK : RestartRecord.Mechanism.SPAWN;
     }
 
-    /** The restart-loop guard's limit for this plan; OFF for a launch or a reexec. */
+    /** The restart-loop guard's limit for this plan; OFF for a launch. */
     public RestartLimit limit() {
         return limit;
     }
@@ -633,7 +692,9 @@ public final class Plan {
             row(text, "guard", limit.off() ? "off (" + RestartLimit.VARIABLE + "=off or JRestart.restart_limit = nil)"
                     : "at most " + limit + " of " + serviceName() + ", counted in the state directory when it"
                     + " restarts; one more is refused");
-            row(text, "record", "written to the state directory before the " + (strategy == Strategy.EXEC ? "exec"
+            row(text, "record", "written to the state directory before the " + (strategy == Strategy.EXEC
+                    ? delay > 0 ? "exec, when the delay is over (the guard refuses at once when the limit is reached)"
+                    : "exec"
                     : delay > 0 ? "command starts; the delay's /bin/sh waits for the command and adds its exit status"
                     : "command starts, with its exit status if it ends while restart watches it")
                     + ", for JRestart.last_restart in the new JVM");
@@ -721,6 +782,8 @@ public final class Plan {
             throws JRestartException {
         Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
         if (!options.unsetenvOthers) env.putAll(service);
+        // Only an exec in place hands the record's id on (RestartRecord.identify), never an inherited one.
+        env.remove(RestartRecord.ID_VARIABLE);
         for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
             String name = e.getKey();
             if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {

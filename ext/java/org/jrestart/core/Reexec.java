@@ -86,35 +86,12 @@ final class Reexec {
                 && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
-    /**
-     * exec after the plan's delay, from a daemon thread: the caller goes on
-     * serving meanwhile. undo runs when the exec fails.
-     */
-    static void later(final Plan plan, final Runnable undo) {
-        Thread thread = new Thread(new Runnable() {
-            @Override
-            public void run() {
-                try {
-                    Thread.sleep((long) (plan.delay * 1000));
-                    exec(plan);
-                } catch (JRestartException e) {
-                    undo.run();
-                    Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
-                } catch (InterruptedException e) {
-                    undo.run();
-                    Warnings.warn("the exec in place was interrupted before it happened");
-                }
-            }
-        }, "jrestart-exec-in-place");
-        thread.setDaemon(true);
-        thread.start();
-    }
-
-    static void exec(Plan plan) throws JRestartException {
+    /** Execs the plan's program with environment (NAME=value entries) instead of the plan's. */
+    static void exec(Plan plan, List<byte[]> environment) throws JRestartException {
         Pointer path = Native.cStringMemory(plan.path, "program");
         Pointer argvp = Native.cStringArray(plan.command, "argument");
         // The new image reaps the commands this one launched and has not reaped yet.
-        Pointer envp = Native.cStringArray(Child.handOver(plan.environment), "environment entry");
+        Pointer envp = Native.cStringArray(Child.handOver(environment), "environment entry");
 
         List<int[]> fdFlags = closeOnExec(plan.inheritance());
         List<Disposition> dispositions = new ArrayList<Disposition>();

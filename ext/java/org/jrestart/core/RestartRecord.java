@@ -38,6 +38,14 @@ public final class RestartRecord {
         IN_PLACE
     }
 
+    /**
+     * The record's id in the environment of the image an exec in place
+     * starts: a pending in-place record is that image's only if both the pid
+     * and this id match, so a JVM that died before its exec, or any later
+     * process that gets the same pid, claims nothing. A grandchild inherits
+     * the variable, but runs under another pid.
+     */
+    static final String ID_VARIABLE = "JRESTART_RESTART_ID";
     private static final String FORMAT = "jrestart-record-1";
     /** A record holds a command line (in place: the JVM's own, class path and all), so more than a count. */
     private static final int RECORD_LIMIT = 1024 * 1024;
@@ -136,7 +144,7 @@ public final class RestartRecord {
         claimed = true;
         final long now = System.currentTimeMillis();
         try {
-            Map<String, String> env = System.getenv();
+            final Map<String, String> env = System.getenv();
             final StateDirectory directory = StateDirectory.existing(env);
             if (directory == null) return;
             final int self = Detect.selfPid();
@@ -151,11 +159,13 @@ public final class RestartRecord {
                     Properties record = read(file);
                     if (record == null || !"pending".equals(record.getProperty("state"))) return null;
                     RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"));
-                    // Only a JVM started after the request is its result; in place, the pid stays. (Asked only
-                    // here: the management classes cost tens of ms, paid once, by a JVM that was restarted.)
+                    // Only a JVM started after the request is its result; in place, the pid stays, and the exec
+                    // handed the id on. (Asked only here: the management classes cost tens of ms, paid once, by a
+                    // JVM that was restarted.)
                     long started = ManagementFactory.getRuntimeMXBean().getStartTime();
-                    boolean ours = started >= restart.requestedAt
-                            && (restart.previousPid != self || restart.mechanism == Mechanism.IN_PLACE);
+                    boolean ours = started >= restart.requestedAt && (restart.mechanism == Mechanism.IN_PLACE
+                            ? restart.previousPid == self && restart.id.equals(env.get(ID_VARIABLE))
+                            : restart.previousPid != self);
                     if (!ours) return null;
                     record.setProperty("state", "done");
                     record.setProperty("claimed_by", String.valueOf(self));
@@ -175,14 +185,36 @@ public final class RestartRecord {
     }
 
     /**
-     * The directory the guard and the record use for a service with this
-     * environment, created when missing; said as a path.
+     * The directory the guard and the record use, created when missing; said
+     * as a path. They use the JVM's own environment (System.getenv(): what
+     * the service was started with, and what the next JVM gets); environment
+     * (null: that one) says where a service with another would keep it.
      */
     public static String stateDirectory(Map<String, byte[]> environment) throws JRestartException {
         Support.require("state_directory");
+        if (environment == null) return StateDirectory.find(System.getenv()).path.toString();
         Map<String, String> text = new LinkedHashMap<String, String>();
         for (Map.Entry<String, byte[]> e : environment.entrySet()) text.put(e.getKey(), Native.text(e.getValue()));
         return StateDirectory.find(text).path.toString();
+    }
+
+    /** The environment entries of an exec in place: environment with record's id (none without a record). */
+    static List<byte[]> identify(List<byte[]> environment, Pending record) {
+        byte[] prefix = (ID_VARIABLE + "=").getBytes(StandardCharsets.US_ASCII);
+        List<byte[]> entries = new ArrayList<byte[]>(environment.size() + 1);
+        for (byte[] entry : environment) {
+            if (!startsWith(entry, prefix)) entries.add(entry);
+        }
+        if (record != null) entries.add((ID_VARIABLE + "=" + record.id).getBytes(StandardCharsets.US_ASCII));
+        return entries;
+    }
+
+    private static boolean startsWith(byte[] bytes, byte[] prefix) {
+        if (bytes.length < prefix.length) return false;
+        for (int i = 0; i < prefix.length; i++) {
+            if (bytes[i] != prefix[i]) return false;
+        }
+        return true;
     }
 
     /** The key a service's files go by: the service as detected, else this JVM's own command line. */

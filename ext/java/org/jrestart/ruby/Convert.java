@@ -222,8 +222,13 @@ final class Convert {
 
     /** Ruby's ENV, names as Latin-1 text so that every byte maps to one char and back. */
     static Map<String, byte[]> environment(ThreadContext context) {
+        return environment(context, context.runtime.getENV());
+    }
+
+    /** An environment given as a Hash of Strings (ENV, or one like it). */
+    static Map<String, byte[]> environment(ThreadContext context, RubyHash hash) {
         Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
-        for (Map.Entry<String, IRubyObject> e : entries(context, context.runtime.getENV()).entrySet()) {
+        for (Map.Entry<String, IRubyObject> e : entries(context, hash).entrySet()) {
             env.put(e.getKey(), bytes(context, e.getValue(), "ENV value of " + e.getKey()));
         }
         return env;

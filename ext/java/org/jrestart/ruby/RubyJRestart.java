@@ -9,11 +9,13 @@ import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
 import org.jrestart.core.Options;
 import org.jrestart.core.Plan;
+import org.jrestart.core.ProcessWide;
 import org.jrestart.core.RestartLimit;
 import org.jrestart.core.RestartRecord;
 import org.jrestart.core.Support;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
+import org.jruby.RubyBignum;
 import org.jruby.RubyClass;
 import org.jruby.RubyHash;
 import org.jruby.RubyInteger;
@@ -157,7 +159,7 @@ public final class RubyJRestart {
         try {
             Plan plan = Plan.restart(bytes(command), parsed, Convert.environment(context), setting(context, self),
                     limitSetting(context, self));
-            return RubyPlan.newPlan(context, plan, command.isEmpty() ? null : command);
+            return RubyPlan.newPlan(context, plan, given(context, self, plan, command));
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
@@ -186,7 +188,7 @@ public final class RubyJRestart {
         Options parsed = Convert.options(context, options, Convert.REEXEC_OPTIONS);
         try {
             return RubyPlan.newPlan(context, Plan.reexec(words == null ? null : bytes(words), parsed,
-                    Convert.environment(context)), words);
+                    Convert.environment(context), limitSetting(context, self)), words);
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
@@ -249,7 +251,7 @@ public final class RubyJRestart {
                 try {
                     Plan plan = Plan.restart(bytes(given), parsed, environment, setting(context, self),
                             limitSetting(context, self));
-                    RubyPlan ruby = RubyPlan.newPlan(context, plan, given.isEmpty() ? null : given);
+                    RubyPlan ruby = RubyPlan.newPlan(context, plan, given(context, self, plan, given));
                     return requested(context, ruby.command(context), ruby, null);
                 } catch (JRestartException e) {
                     if (e.kind() != JRestartException.Kind.STATE) throw e;
@@ -262,7 +264,11 @@ public final class RubyJRestart {
             }
             if (!given.isEmpty()) return requested(context, frozen(context, given), null, unplanned);
             Plan.Choice choice = Plan.configured(setting(context, self), environment);
-            if (choice != null) return requested(context, words(context, choice.command), null, unplanned);
+            if (choice != null) {
+                IRubyObject command = choice.source == Plan.Source.SETTING ? settingArray(self)
+                        : words(context, choice.command);
+                return requested(context, command, null, unplanned);
+            }
             if (!supported) {
                 unplanned = "restart has no command: none was given, JRestart.command and JRESTART_COMMAND are not"
                         + " set, and " + Support.refusal("service manager detection");
@@ -378,6 +384,11 @@ public final class RubyJRestart {
                 throw context.runtime.newTypeError("JRestart.restart_limit's count must be an Integer, got "
                         + pair.eltOk(0).getMetaClass().getRealClass().getName());
             }
+            // A count beyond a long is as out of range as one beyond an int: the same ArgumentError, not RangeError.
+            if (pair.eltOk(0) instanceof RubyBignum) {
+                throw context.runtime.newArgumentError("the restart limit's count must be an Integer from 1 to "
+                        + Integer.MAX_VALUE + ", got " + pair.eltOk(0).inspect());
+            }
             try {
                 RestartLimit.of(RubyNumeric.num2long(pair.eltOk(0)),
                         Convert.seconds(context, pair.eltOk(1), "JRestart.restart_limit's window"));
@@ -390,14 +401,34 @@ public final class RubyJRestart {
         return value;
     }
 
-    /** The directory the restart-loop guard and the restart record use (created when missing). */
-    @JRubyMethod(name = "state_directory", module = true)
-    public static IRubyObject state_directory(ThreadContext context, IRubyObject self) {
+    /**
+     * The directory the restart-loop guard and the restart record use (created
+     * when missing), found from the JVM's own environment, not from ENV: ENV
+     * changes do not move it. With a Hash: where a service started with that
+     * environment would keep it.
+     */
+    @JRubyMethod(name = "state_directory", module = true, optional = 1)
+    public static IRubyObject state_directory(ThreadContext context, IRubyObject self, IRubyObject[] args) {
+        Map<String, byte[]> environment = null;
+        if (args.length == 1) {
+            if (!(args[0] instanceof RubyHash)) {
+                throw context.runtime.newTypeError("state_directory's environment must be a Hash, got "
+                        + args[0].getMetaClass().getRealClass().getName());
+            }
+            environment = Convert.environment(context, (RubyHash) args[0]);
+        }
         try {
-            return context.runtime.newString(RestartRecord.stateDirectory(Convert.environment(context)));
+            return context.runtime.newString(RestartRecord.stateDirectory(environment));
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
+    }
+
+    /** Test mode for the whole process (every runtime, the Java facade): JRestart::Testing turns it on and off. */
+    @JRubyMethod(name = "__test_mode", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject test_mode(ThreadContext context, IRubyObject self, IRubyObject on) {
+        ProcessWide.testMode(on.isTrue());
+        return on;
     }
 
     /** The JRestart::Record of the restart that started this JVM, or nil. */
@@ -430,6 +461,22 @@ public final class RubyJRestart {
         } catch (JRestartException e) {
             throw new AssertionError("checked when it was set", e);
         }
+    }
+
+    /**
+     * The Strings a plan's command is shown as: the ones given, else those of
+     * JRestart.command when the plan took it (in the encoding they were set
+     * in, not as bytes), else null: the plan's own bytes.
+     */
+    private static List<RubyString> given(ThreadContext context, IRubyObject self, Plan plan, List<RubyString> given) {
+        if (!given.isEmpty()) return given;
+        if (plan.source() != Plan.Source.SETTING) return null;
+        return strings(context, (RubyArray<?>) settingArray(self), "JRestart.command[0]", "JRestart.command[", "]");
+    }
+
+    /** JRestart.command as set: a frozen Array of frozen Strings (lib/jrestart/command.rb). */
+    private static IRubyObject settingArray(IRubyObject jrestart) {
+        return ((RubyModule) jrestart).getInstanceVariable("@command");
     }
 
     /** JRestart.command, the configured restart command, as the core takes it; null when unset. */

@@ -17,6 +17,7 @@ import org.jruby.anno.JRubyMethod;
 import org.jruby.runtime.Block;
 import org.jruby.runtime.ObjectAllocator;
 import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.Visibility;
 import org.jruby.runtime.builtin.IRubyObject;
 
 import java.math.BigDecimal;
@@ -183,6 +184,16 @@ public final class RubyPlan extends RubyObject {
      */
     @JRubyMethod
     public IRubyObject execute(ThreadContext context) {
+        return execute(context, false);
+    }
+
+    /** execute as restart! does it: the process's one restart (Plan.executeOnce). */
+    @JRubyMethod(name = "__execute_once", visibility = Visibility.PRIVATE)
+    public IRubyObject execute_once(ThreadContext context) {
+        return execute(context, true);
+    }
+
+    private IRubyObject execute(ThreadContext context, boolean once) {
         // Test mode promises that nothing starts, whichever way a plugin gets at a plan.
         IRubyObject testing = context.runtime.getModule("JRestart").getInstanceVariable("@testing");
         if (testing != null && testing.isTrue()) {
@@ -191,7 +202,7 @@ public final class RubyPlan extends RubyObject {
         }
         Child child;
         try {
-            child = plan.execute();
+            child = once ? plan.executeOnce() : plan.execute();
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }
