@@ -13,6 +13,7 @@
 #               already gone), "restarting in-place via=HOW" when this JVM
 #               execs itself after the delay, or "error CLASS: MESSAGE"
 #   restart-now -> JRestart.restart!(log:) without a delay: "restarting PID", or the error
+#   restart-bare -> JRestart.restart! with no options at all (no delay, no log): as restart-now
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
@@ -85,6 +86,9 @@ loop do
     when "restart-now"
       # No delay: restart! watches its command and raises if it fails at once.
       launch = JRestart.restart!(log: restart_log)
+      client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
+    when "restart-bare"
+      launch = JRestart.restart!
       client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid

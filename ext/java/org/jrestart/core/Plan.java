@@ -397,7 +397,8 @@ public final class Plan {
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
             if (startLimit != null) startLimit.claim();
             try {
-                return failFast ? FailFast.launch(this, record) : Launcher.launch(this, -1, delay > 0 ? record : null);
+                return failFast ? FailFast.launch(this, record, managerClient())
+                        : Launcher.launch(this, -1, delay > 0 ? record : null);
             } catch (JRestartException | RuntimeException e) {
                 if (startLimit != null) startLimit.release();
                 throw e;
@@ -405,6 +406,17 @@ public final class Plan {
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
+    }
+
+    /**
+     * Whether the command is a manager's own client as jrestart built it (the
+     * detected sv, svc, s6-svc, supervisorctl or systemctl, or the systemd-run
+     * of a named command): it asks the manager, which starts the service, and
+     * hands the service none of its stdio. A command named by the user may
+     * start the service itself (an init script), which keeps its stdio.
+     */
+    private boolean managerClient() {
+        return source == Source.DETECTED || escape != null;
     }
 
     /** A restart of the service, not a launch or a reexec: the guard counts it, the record tells of it. */
