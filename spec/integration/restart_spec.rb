@@ -143,3 +143,19 @@ RSpec.describe "restart! without delay: the command's stdout and stderr, and the
     end
   end
 end
+
+RSpec.describe "restart! without delay: a command killed by a signal" do
+  it "while this JVM is not being stopped: raises without claiming that the service was left as it was" do
+    service = JRestartSpec::Processes::Service.new
+    begin
+      reply = service.call("restart!", argv: ["/bin/sh", "-c", "kill -TERM $$"], options: {})
+      expect(reply).to include("error" => "JRestart::Error")
+      expect(reply["message"]).to include("the restart command /bin/sh was killed by signal 15 within 2000 ms")
+      expect(reply["message"]).to include("the service may still restart")
+      expect(reply["message"]).not_to include("left as it was")
+      expect(service.serving_pid).to eq(service.pid)
+    ensure
+      service.stop
+    end
+  end
+end

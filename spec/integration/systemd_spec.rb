@@ -347,6 +347,25 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     end
   end
 
+  describe "a root unit whose JRESTART_COMMAND is a blocking `systemctl restart`" do
+    # systemctl waits for the restart job, so it is sure to be alive in the
+    # unit's cgroup when the job's stop kills that cgroup: killed by SIGTERM,
+    # every time, while the unit restarts.
+    it "restart! killed with its own unit's stop: returns (or raises without claiming nothing happened), and the unit restarts" do
+      name = "jrestart-killed"
+      unit = start_unit(name, env: { "JRESTART_COMMAND" => "systemctl restart #{name}.service" })
+      JRestartSpec::Loopback.ask(unit.port, "restart-now-outcome")
+      new_pid = wait_for_main_pid(unit, @pid)
+      expect(new_pid).to be_a(Integer), "#{new_pid}\n#{diagnostics(unit)}"
+      outcome = File.read(@container.path("#{unit.run_dir}/outcome"))
+      report("restart! whose systemctl died with the unit's stop: #{outcome}")
+      expect(outcome).not_to include("left as it was")
+      expect(outcome).to match(/\Arestarting \d+ returned=/)
+    ensure
+      stop_unit(unit)
+    end
+  end
+
   describe "a Type=notify unit with User=#{JRestartSpec::Nspawn::USER} (NotifyAccess=main)" do
     it "restart! in place says RELOADING=1 before the exec, and the new JVM's READY=1 makes it active again" do
       unit = start_unit("jrestart-notify", user: JRestartSpec::Nspawn::USER, notify: true)
