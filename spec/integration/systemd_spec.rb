@@ -183,6 +183,29 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     end
   end
 
+  describe "a root system unit restarted without a delay" do
+    # The issue's own case: the detected `systemctl --no-block restart` is
+    # often still in the unit's cgroup when the restart job's stop kills it.
+    it "restart! returns once systemctl has queued the job (or died with the stop), and the unit restarts, 3 rounds" do
+      unit = start_unit("jrestart-now")
+      3.times do |i|
+        %w[outcome stopped].each { |file| FileUtils.rm_f(@container.path("#{unit.run_dir}/#{file}")) }
+        JRestartSpec::Loopback.ask(unit.port, "restart-now-outcome")
+        new_pid = wait_for_main_pid(unit, @pid)
+        expect(new_pid).to be_a(Integer), "round #{i + 1}: #{new_pid}\n#{diagnostics(unit)}"
+        outcome = File.read(@container.path("#{unit.run_dir}/outcome"))
+        stopped = File.read(@container.path("#{unit.run_dir}/stopped"))
+        report("round #{i + 1}, detected systemctl --no-block without delay: #{outcome}, #{stopped}")
+        expect(outcome).to match(/\Arestarting \d+ returned=/)
+        # Returned when systemctl exited or was killed by the stop, not when the 2 s watch ran out.
+        expect(Float(outcome[/returned=(\S+)/, 1])).to be < 2.0
+        @pid = new_pid
+      end
+    ensure
+      stop_unit(unit)
+    end
+  end
+
   # systemd's default burst (5 starts) over 60 s instead of the default 10 s:
   # a JVM-paced restart takes 2.5 s on an idle machine, where the default 10 s
   # is hit, but 5 s under load, where it is not. Over 60 s the 6th start is

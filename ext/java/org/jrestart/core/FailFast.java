@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * status and output when it fails, while the service is still untouched. A
  * command still running then, or done with status 0, is doing its job; so is
  * one killed by a signal while this JVM is being stopped (systemd kills the
- * unit's cgroup, systemctl included, as it carries out the restart).
+ * unit's cgroup, systemctl included, as it carries out the restart). The
+ * watch ends as soon as this JVM's stop begins: the manager has the job.
  */
 final class FailFast {
     /** How long restart watches the command; the README's restart! section says so too. */
@@ -61,12 +62,7 @@ final class FailFast {
         }
         int output = pipe == null ? -1 : pipe[0];
         try {
-            try {
-                if (!child.await(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))) return child;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return child;
-            }
+            if (!exited(child)) return child;
             int status = child.status();
             if (record != null) record.exited(status);
             if (status == 0) return child;
@@ -87,6 +83,41 @@ final class FailFast {
                     + "); the service was left as it was" + where);
         } finally {
             if (output >= 0) drain(output);
+        }
+    }
+
+    /**
+     * Waits up to WINDOW_MS for the command to exit. False when it still runs,
+     * and as soon as this JVM's own stop begins: the manager has taken the job
+     * and is stopping the service, so what the caller does after restart runs
+     * now (while the JVM shuts down) or never.
+     */
+    private static boolean exited(Child child) {
+        Runtime runtime = Runtime.getRuntime();
+        try (final Wakeup wakeup = new Wakeup()) {
+            Thread hook = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    wakeup.wake();
+                }
+            }, "jrestart-watch-stop");
+            try {
+                runtime.addShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                return child.isDone();
+            }
+            try {
+                return child.awaitInterruptibly(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS), wakeup);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } finally {
+                try {
+                    runtime.removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // The stop has begun: the hook runs and wakes a closed Wakeup, which does nothing.
+                }
+            }
         }
     }
 

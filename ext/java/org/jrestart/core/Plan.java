@@ -541,6 +541,7 @@ public final class Plan {
     /** What stdout and stderr go to, as the table shows it. */
     public String stdout() {
         if (strategy == Strategy.EXEC) return "unchanged";
+        if (log == null && failFast && managerClient()) return "a pipe restart reads while it watches, then drains";
         return log == null ? "/dev/null" : Native.text(log) + " (appended)";
     }
 
@@ -634,7 +635,7 @@ public final class Plan {
 
     private String fateText(Entry entry) {
         switch (entry.fate) {
-            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? "/dev/null" : Native.text(log))
+            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? stdout() : Native.text(log))
                     + " instead";
             case CLOSE_ON_EXEC: return "closed by exec (close-on-exec)";
             case WITHHELD: return strategy == Strategy.EXEC ? "closed by exec (jrestart marks it)" : "withheld";
