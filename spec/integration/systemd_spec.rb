@@ -362,6 +362,9 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
                               env: { "JRESTART_COMMAND" => "systemctl --no-block restart #{name}.service" })
       reply = JRestartSpec::Loopback.ask(unit.port, "restart-now").to_s
       expect(reply).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\).*Access denied/)
+      # Without log:, systemctl's output comes through the pipe of a manager client.
+      bare = JRestartSpec::Loopback.ask(unit.port, "restart-bare").to_s
+      expect(bare).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\).*Its output: .*Access denied/)
       expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
       expect(JRestartSpec::Loopback.ask(unit.port, "pid")).to eq(@pid.to_s)
       report("refused restart command: #{reply}")

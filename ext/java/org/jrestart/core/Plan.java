@@ -409,14 +409,17 @@ public final class Plan {
     }
 
     /**
-     * Whether the command is a manager's own client as jrestart built it (the
-     * detected sv, svc, s6-svc, supervisorctl or systemctl, or the systemd-run
-     * of a named command): it asks the manager, which starts the service, and
-     * hands the service none of its stdio. A command named by the user may
-     * start the service itself (an init script), which keeps its stdio.
+     * Whether the command is a manager's own client (the detected sv, svc,
+     * s6-svc, supervisorctl or systemctl, the systemd-run of a named command,
+     * or a named systemctl under systemd): it asks the manager, which starts
+     * the service, and hands the service none of its stdio. Any other named
+     * command may start the service itself (an init script), which keeps its
+     * stdio; so may systemd-run named with --pipe or --pty.
      */
     private boolean managerClient() {
-        return source == Source.DETECTED || escape != null;
+        if (source == Source.DETECTED || escape != null) return true;
+        String first = Native.text(command.get(0));
+        return limitedUnit != null && first.substring(first.lastIndexOf('/') + 1).equals("systemctl");
     }
 
     /** A restart of the service, not a launch or a reexec: the guard counts it, the record tells of it. */
