@@ -41,9 +41,9 @@ final class FailFast {
     /**
      * record, when not null, learns the command's exit status if it ends while
      * it is watched. client: the command is a service manager's own client
-     * (sv, svc, s6-svc, supervisorctl, systemctl, systemd-run as jrestart
-     * builds them), which asks the manager and hands none of its stdio to the
-     * service; without a log its output comes through a pipe. Anything else
+     * (sv, svc, s6-svc, supervisorctl, systemctl, systemd-run: Plan decides),
+     * which asks the manager and hands none of its stdio to the service;
+     * without a log its output comes through a pipe. Anything else
      * may start the service itself, which would keep whatever the command has
      * as stdout for its whole life: it gets the log or /dev/null, as documented.
      */
