@@ -59,4 +59,43 @@ RSpec.describe "JRestart.restart! with no command under real service managers" d
       end
     end
   end
+
+  # restart! without a delay watches its command for up to 2 s; the manager's
+  # stop reaching the JVM ends the watch too: the job is the manager's then,
+  # and what the plugin does after restart! runs while the JVM shuts down, or
+  # never. The service's shutdown hook holds the stop until it has written
+  # restart!'s outcome (spec/support/restartable_service.rb).
+  RESTARTABLE_SERVICE = File.expand_path("../support/restartable_service.rb", __dir__)
+
+  JRestartSpec::Supervised.managers.each_key do |manager|
+    it "#{manager}: restart! without delay returns when the command exits or the manager's stop reaches the JVM, not at the watch's end" do
+      package, program = PACKAGES.fetch(manager)
+      unless ENV["PATH"].split(":").any? { |dir| File.executable?(File.join(dir, program)) } || ENV["CI"]
+        skip "#{program} is not installed (apt-get install #{package}); CI installs it"
+      end
+
+      Dir.mktmpdir("jrestart-#{manager}") do |dir|
+        supervised = JRestartSpec::Supervised.create(manager, dir, JRestartSpec::Loopback.free_port,
+                                                     service: RESTARTABLE_SERVICE)
+        begin
+          expect(supervised.start).to be_truthy
+          pid = supervised.answering_pid
+          expect(pid).to be_a(Integer), "the service never answered:\n#{logs(dir)}"
+          wait_until(message: "#{manager} to report pid #{pid} up") { supervised.status.last == pid }
+          JRestartSpec::Loopback.ask(supervised.port, "restart-now-outcome")
+          expect(supervised.answering_pid(other_than: pid)).to be_a(Integer), logs(dir)
+          outcome = File.read(File.join(dir, "outcome"))
+          stopped = File.read(File.join(dir, "stopped"))
+          RSpec.configuration.reporter.message("\n  #{manager}, restart! without delay: #{outcome}, #{stopped}")
+          expect(outcome).to match(/\Arestarting \d+ returned=\d/)
+          returned = Float(outcome[/returned=(\S+)/, 1])
+          # Never after the stop (half a second of slack for a busy machine): the
+          # watch used to hold restart! for its 2 s while the JVM was stopping.
+          expect(returned).to be <= Float(stopped[/stopped=(\S+)/, 1]) + 0.5
+        ensure
+          expect(supervised.stop).to be(true), "processes of this run were left running:\n#{logs(dir)}"
+        end
+      end
+    end
+  end
 end

@@ -184,6 +184,29 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
     end
   end
 
+  describe "a root system unit restarted without a delay" do
+    # The issue's own case: the detected `systemctl --no-block restart` is
+    # often still in the unit's cgroup when the restart job's stop kills it.
+    it "restart! returns once systemctl has queued the job (or died with the stop), and the unit restarts, 3 rounds" do
+      unit = start_unit("jrestart-now")
+      3.times do |i|
+        %w[outcome stopped].each { |file| FileUtils.rm_f(@container.path("#{unit.run_dir}/#{file}")) }
+        JRestartSpec::Loopback.ask(unit.port, "restart-now-outcome")
+        new_pid = wait_for_main_pid(unit, @pid)
+        expect(new_pid).to be_a(Integer), "round #{i + 1}: #{new_pid}\n#{diagnostics(unit)}"
+        outcome = File.read(@container.path("#{unit.run_dir}/outcome"))
+        stopped = File.read(@container.path("#{unit.run_dir}/stopped"))
+        report("round #{i + 1}, detected systemctl --no-block without delay: #{outcome}, #{stopped}")
+        expect(outcome).to match(/\Arestarting \d+ returned=/)
+        # Returned when systemctl exited or was killed by the stop, not when the 2 s watch ran out.
+        expect(Float(outcome[/returned=(\S+)/, 1])).to be < 2.0
+        @pid = new_pid
+      end
+    ensure
+      stop_unit(unit)
+    end
+  end
+
   # systemd's default burst (5 starts) over 60 s instead of the default 10 s:
   # a JVM-paced restart takes 2.5 s on an idle machine, where the default 10 s
   # is hit, but 5 s under load, where it is not. Over 60 s the 6th start is
@@ -340,9 +363,31 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
                               env: { "JRESTART_COMMAND" => "systemctl --no-block restart #{name}.service" })
       reply = JRestartSpec::Loopback.ask(unit.port, "restart-now").to_s
       expect(reply).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\).*Access denied/)
+      # Without log:, systemctl's output comes through the pipe of a manager client.
+      bare = JRestartSpec::Loopback.ask(unit.port, "restart-bare").to_s
+      expect(bare).to match(/\Aerror JRestart::Error: the restart command systemctl failed at once \(exit status 4\).*Its output: .*Access denied/)
       expect(show(unit)).to include("MainPID" => @pid.to_s, "ActiveState" => "active")
       expect(JRestartSpec::Loopback.ask(unit.port, "pid")).to eq(@pid.to_s)
       report("refused restart command: #{reply}")
+    ensure
+      stop_unit(unit)
+    end
+  end
+
+  describe "a root unit whose JRESTART_COMMAND is a blocking `systemctl restart`" do
+    # systemctl waits for the restart job, so it is sure to be alive in the
+    # unit's cgroup when the job's stop kills that cgroup: killed by SIGTERM,
+    # every time, while the unit restarts.
+    it "restart! killed with its own unit's stop: returns (or raises without claiming nothing happened), and the unit restarts" do
+      name = "jrestart-killed"
+      unit = start_unit(name, env: { "JRESTART_COMMAND" => "systemctl restart #{name}.service" })
+      JRestartSpec::Loopback.ask(unit.port, "restart-now-outcome")
+      new_pid = wait_for_main_pid(unit, @pid)
+      expect(new_pid).to be_a(Integer), "#{new_pid}\n#{diagnostics(unit)}"
+      outcome = File.read(@container.path("#{unit.run_dir}/outcome"))
+      report("restart! whose systemctl died with the unit's stop: #{outcome}")
+      expect(outcome).not_to include("left as it was")
+      expect(outcome).to match(/\Arestarting \d+ returned=/)
     ensure
       stop_unit(unit)
     end

@@ -14,6 +14,11 @@
 #               execs itself after the delay, or "error CLASS: MESSAGE"
 #   restart-now -> JRestart.restart!(log:) without a delay: "restarting PID", or the error
 #   restart-in SECONDS -> JRestart.restart!(log:, delay: SECONDS), answered as restart is
+#   restart-bare -> JRestart.restart! with no options at all (no delay, no log): as restart-now
+#   restart-now-outcome -> as restart-now, but the outcome also goes to $DEMO_RUN_DIR/outcome
+#               ("restarting PID returned=SECONDS" or "error CLASS: MESSAGE"), since the manager may stop
+#               this JVM before any answer gets out; a shutdown hook holds the stop until it is written
+#               (up to 10 s) and writes $DEMO_RUN_DIR/stopped ("stopped=SECONDS" after the call)
 #   launch-sleep SECONDS -> JRestart.launch("sleep", SECONDS): its pid
 #   launch-env-command -> JRestart.launch of $JRESTART_COMMAND, a plain detached
 #               start of it (new session, this process's cgroup): its pid
@@ -89,6 +94,28 @@ loop do
     when "restart-now"
       # No delay: restart! watches its command and raises if it fails at once.
       launch = JRestart.restart!(log: restart_log)
+      client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
+    when "restart-now-outcome"
+      run_dir = ENV.fetch("DEMO_RUN_DIR")
+      called = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      written = java.util.concurrent.CountDownLatch.new(1)
+      java.lang.Runtime.runtime.add_shutdown_hook(java.lang.Thread.new do
+        stopped = Process.clock_gettime(Process::CLOCK_MONOTONIC) - called
+        File.write(File.join(run_dir, "stopped"), format("stopped=%.3f", stopped))
+        written.await(10, java.util.concurrent.TimeUnit::SECONDS)
+      end)
+      outcome = begin
+        launch = JRestart.restart!(log: restart_log)
+        returned = Process.clock_gettime(Process::CLOCK_MONOTONIC) - called
+        format("%s returned=%.3f", launch ? "restarting #{launch.pid}" : "restarting in-place", returned)
+      rescue StandardError => e
+        "error #{e.class}: #{e.message}"
+      end
+      File.write(File.join(run_dir, "outcome"), outcome)
+      written.count_down
+      client.puts outcome
+    when "restart-bare"
+      launch = JRestart.restart!
       client.puts launch ? "restarting #{launch.pid}" : "restarting in-place"
     when /\Alaunch-sleep (\d+)\z/
       client.puts JRestart.launch("sleep", Regexp.last_match(1)).pid

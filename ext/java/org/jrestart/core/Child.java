@@ -452,8 +452,16 @@ public final class Child {
      */
     public boolean await(long timeoutNanos) throws InterruptedException {
         try (Wakeup wakeup = new Wakeup()) {
-            return new InterruptHook(wakeup).await(this, timeoutNanos);
+            return awaitInterruptibly(timeoutNanos, wakeup);
         }
+    }
+
+    /**
+     * As await(timeoutNanos), and wakeup.wake() from another thread ends the
+     * wait as well: false then, unless the child has been reaped.
+     */
+    boolean awaitInterruptibly(long timeoutNanos, Wakeup wakeup) throws InterruptedException {
+        return new InterruptHook(wakeup).await(this, timeoutNanos);
     }
 
     /**

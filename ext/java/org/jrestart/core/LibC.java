@@ -78,11 +78,6 @@ public interface LibC {
         int close_range(int first, int last, int flags);
     }
 
-    /** glibc 2.27+: an anonymous file for the restart command's output, read if it fails fast. */
-    interface MemfdCreate {
-        int memfd_create(@In byte[] name, int flags);
-    }
-
     /** glibc 2.33+ exports fstat itself. */
     interface Fstat {
         int fstat(int fd, Pointer buf);

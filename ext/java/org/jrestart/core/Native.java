@@ -30,7 +30,6 @@ final class Native {
     static final LibC.Fxstat FXSTAT;
     static final LibC.CloseRange CLOSE_RANGE;
     static final LibC.Pidfd PIDFD;
-    static final LibC.MemfdCreate MEMFD;
     /** Why the core cannot work here; null on a supported platform. */
     static final String UNAVAILABLE;
 
@@ -76,7 +75,6 @@ final class Native {
         FXSTAT = fstat == null ? optional(libc, LibC.Fxstat.class, name) : null;
         CLOSE_RANGE = optional(libc, LibC.CloseRange.class, name);
         PIDFD = optional(libc, LibC.Pidfd.class, name);
-        MEMFD = optional(libc, LibC.MemfdCreate.class, name);
     }
 
     private Native() {

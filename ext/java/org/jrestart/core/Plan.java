@@ -528,7 +528,8 @@ public final class Plan {
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), System.getenv());
             if (startLimit != null) startLimit.claim();
             try {
-                return failFast ? FailFast.launch(this, record) : Launcher.launch(this, -1, delay > 0 ? record : null);
+                return failFast ? FailFast.launch(this, record, managerClient())
+                        : Launcher.launch(this, -1, delay > 0 ? record : null);
             } catch (JRestartException | RuntimeException e) {
                 if (startLimit != null) startLimit.release();
                 throw e;
@@ -536,6 +537,20 @@ public final class Plan {
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
+    }
+
+    /**
+     * Whether the command is a manager's own client (the detected sv, svc,
+     * s6-svc, supervisorctl or systemctl, the systemd-run of a named command,
+     * or a named systemctl under systemd): it asks the manager, which starts
+     * the service, and hands the service none of its stdio. Any other named
+     * command may start the service itself (an init script), which keeps its
+     * stdio; so may systemd-run named with --pipe or --pty.
+     */
+    private boolean managerClient() {
+        if (source == Source.DETECTED || escape != null) return true;
+        String first = Native.text(command.get(0));
+        return limitedUnit != null && first.substring(first.lastIndexOf('/') + 1).equals("systemctl");
     }
 
     /** A restart of the service (restart, in place, reexec), not a launch: the guard counts it, the record tells of it. */
@@ -660,6 +675,7 @@ public final class Plan {
     /** What stdout and stderr go to, as the table shows it. */
     public String stdout() {
         if (strategy == Strategy.EXEC) return "unchanged";
+        if (log == null && failFast && managerClient()) return "a pipe restart reads while it watches, then drains";
         return log == null ? "/dev/null" : Native.text(log) + " (appended)";
     }
 
@@ -755,7 +771,7 @@ public final class Plan {
 
     private String fateText(Entry entry) {
         switch (entry.fate) {
-            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? "/dev/null" : Native.text(log))
+            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? stdout() : Native.text(log))
                     + " instead";
             case CLOSE_ON_EXEC: return "closed by exec (close-on-exec)";
             case WITHHELD: return strategy == Strategy.EXEC ? "closed by exec (jrestart marks it)" : "withheld";
