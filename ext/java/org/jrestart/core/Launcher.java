@@ -84,10 +84,10 @@ public final class Launcher {
             throw e.within(" (launching " + Native.text(command) + ")");
         }
 
-        Child.Reservation reaping = null;
+        Reaping.Reservation reaping = null;
         Child child = null;
         try {
-            reaping = Child.Reservation.take(command);
+            reaping = Reaping.Reservation.take(command);
             if (plan.strategy == Strategy.FORK) {
                 child = fork(plan, argv.get(0), argvp, envp, inheritance, logFd);
             } else {
@@ -185,7 +185,7 @@ public final class Launcher {
         SocketInfo.of(-1);
         Reexec.class.getName();
         new IntByReference();
-        Child.prepare();
+        Reaping.prepare();
         Forker.prepare();
     }
 

@@ -114,7 +114,7 @@ final class Reexec {
         Pointer path = Native.cStringMemory(plan.path, "program");
         Pointer argvp = Native.cStringArray(plan.command, "argument");
         // The new image reaps the commands this one launched and has not reaped yet.
-        Pointer envp = Native.cStringArray(Child.handOver(plan.environment), "environment entry");
+        Pointer envp = Native.cStringArray(Reaping.handOver(plan.environment), "environment entry");
 
         List<int[]> fdFlags = closeOnExec(plan.inheritance());
         List<Disposition> dispositions = new ArrayList<Disposition>();

@@ -1,6 +1,6 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
+import org.jrestart.core.Reaping;
 import org.jrestart.core.Launcher;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.RestartRecord;
@@ -53,7 +53,7 @@ public final class JRestartLibrary implements BasicLibraryService {
      */
     private static void adoptChildren(Ruby runtime) {
         IRubyObject env = runtime.getObject().getConstant("ENV");
-        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Child.HAND_OVER));
-        if (!pids.isNil()) Child.adopt(pids.asJavaString());
+        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Reaping.HAND_OVER));
+        if (!pids.isNil()) Reaping.adopt(pids.asJavaString());
     }
 }
