@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class FailFast {
     /** How long restart watches the command; the README's restart! section says so too. */
-    static final long WINDOW_MS = 2000;
+    public static final long WINDOW_MS = 2000;
     private static final int OUTPUT_LIMIT = 4096;
     private static final int MFD_CLOEXEC = 1;
     private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
@@ -26,14 +26,14 @@ final class FailFast {
     private FailFast() {
     }
 
-    /** record, when not null, learns the command's exit status if it ends while it is watched. */
-    static Child launch(Plan plan, RestartRecord.Pending record) throws JRestartException {
+    /** listener, when not null, learns the command's exit status if it ends while it is watched. */
+    public static Child launch(LaunchRequest request, ExitListener listener) throws JRestartException {
         // The output is read from where it goes: an anonymous file without a log, else the log past its end now.
-        int capture = plan.log == null && Native.MEMFD != null
+        int capture = request.log == null && Native.MEMFD != null
                 ? Native.MEMFD.memfd_create(Native.cString("jrestart-restart-output"), MFD_CLOEXEC) : -1;
-        long offset = plan.log == null ? 0 : size(plan.log);
+        long offset = request.log == null ? 0 : size(request.log);
         try {
-            Child child = Launcher.launch(plan, capture, null);
+            Child child = Launcher.launch(request, capture);
             try {
                 if (!child.await(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))) return child;
             } catch (InterruptedException e) {
@@ -41,10 +41,10 @@ final class FailFast {
                 return child;
             }
             int status = child.status();
-            if (record != null) record.exited(status);
+            if (listener != null) listener.exited(status);
             if (status == 0) return child;
-            String output = capture >= 0 ? read(capture, 0) : plan.log == null ? "" : readLog(plan.log, offset);
-            throw JRestartException.state("the restart command " + Native.text(plan.command.get(0)) + " failed at once ("
+            String output = capture >= 0 ? read(capture, 0) : request.log == null ? "" : readLog(request.log, offset);
+            throw JRestartException.state("the restart command " + Native.text(request.command.get(0)) + " failed at once ("
                     + describe(status) + "); the service was left as it was" + (output.isEmpty() ? "" : ". Its output: "
                     + output));
         } finally {

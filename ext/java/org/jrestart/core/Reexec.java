@@ -17,11 +17,11 @@ import java.util.List;
 /**
  * Replaces this process's image with a new run of a program, same pid: what a
  * service supervised by pid needs for a restart. Nothing of the JVM survives
- * the exec but the descriptors the plan keeps: every other one is marked
+ * the exec but the descriptors the request keeps: every other one is marked
  * close-on-exec first (the JDK opens its own without it). Returns only by
  * throwing, with every change undone, when the exec fails.
  */
-final class Reexec {
+public final class Reexec {
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
     private static final int F_SETFD = Fcntl.F_SETFD.intValue();
     private static final int F_OK = Access.F_OK.intValue();
@@ -37,7 +37,7 @@ final class Reexec {
      * replaces the binary: the link then ends in " (deleted)", and the new file
      * at the original path is what runs next.
      */
-    static byte[] selfProgram() throws JRestartException {
+    public static byte[] selfProgram() throws JRestartException {
         byte[] link = readlink("/proc/self/exe");
         if (!endsWith(link, DELETED) || exists(link)) return link;
         byte[] original = Arrays.copyOf(link, link.length - DELETED.length);
@@ -47,7 +47,7 @@ final class Reexec {
     }
 
     /** This process's argv, by /proc/self/cmdline: every NUL-terminated entry, empty ones included. */
-    static List<byte[]> selfArgv() throws JRestartException {
+    public static List<byte[]> selfArgv() throws JRestartException {
         byte[] cmdline;
         try {
             cmdline = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
@@ -87,16 +87,16 @@ final class Reexec {
     }
 
     /**
-     * exec after the plan's delay, from a daemon thread: the caller goes on
+     * exec after the request's delay, from a daemon thread: the caller goes on
      * serving meanwhile. undo runs when the exec fails.
      */
-    static void later(final Plan plan, final Runnable undo) {
+    public static void later(final LaunchRequest request, final ExecListener listener, final Runnable undo) {
         Thread thread = new Thread(new Runnable() {
             @Override
             public void run() {
                 try {
-                    Thread.sleep((long) (plan.delay * 1000));
-                    exec(plan);
+                    Thread.sleep((long) (request.delay * 1000));
+                    exec(request, listener);
                 } catch (JRestartException e) {
                     undo.run();
                     Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
@@ -110,29 +110,32 @@ final class Reexec {
         thread.start();
     }
 
-    static void exec(Plan plan) throws JRestartException {
-        Pointer path = Native.cStringMemory(plan.path, "program");
-        Pointer argvp = Native.cStringArray(plan.command, "argument");
+    /** Replaces this process with request's program; listener (may be null) hears of it first. */
+    public static void exec(LaunchRequest request, ExecListener listener) throws JRestartException {
+        Pointer path = Native.cStringMemory(request.path, "program");
+        Pointer argvp = Native.cStringArray(request.command, "argument");
         // The new image reaps the commands this one launched and has not reaped yet.
-        Pointer envp = Native.cStringArray(Reaping.handOver(plan.environment), "environment entry");
+        Pointer envp = Native.cStringArray(Reaping.handOver(request.environment), "environment entry");
 
-        List<int[]> fdFlags = closeOnExec(plan.inheritance());
+        List<int[]> fdFlags = closeOnExec(request.inheritance());
         List<Disposition> dispositions = new ArrayList<Disposition>();
         Pointer oldMask = Signals.buffer();
         boolean maskSaved = false;
-        boolean notified = false;
+        boolean announced = false;
         try {
             // Ignored signals stay ignored across exec, and so does the mask: a JVM
             // started under nohup, or Ruby code that ignored a signal, must not pass
             // that on. Handled signals are reset by exec itself.
             resetIgnoredSignals(dispositions);
             maskSaved = Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, Signals.EMPTY_SET, oldMask) == 0;
-            // A Type=notify unit is told the service reloads; the new image sends READY=1 when it is.
-            notified = Notify.send(plan.notifySocket, "RELOADING=1\nMONOTONIC_USEC=" + Notify.monotonicMicros());
+            if (listener != null) {
+                listener.beforeExec();
+                announced = true;
+            }
             Native.LIBC.execve(path, argvp, envp);
-            throw JRestartException.errno(Native.errno(), Native.text(plan.path));
+            throw JRestartException.errno(Native.errno(), Native.text(request.path));
         } finally {
-            if (notified) Notify.send(plan.notifySocket, "READY=1");
+            if (announced) listener.execFailed();
             // Reached only when execve failed: the process goes on serving as it was.
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);

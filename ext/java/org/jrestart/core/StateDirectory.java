@@ -71,7 +71,7 @@ final class StateDirectory {
             }
             refused.add(candidate[0] + " cannot hold jrestart's restart state: " + problem);
         }
-        throw JRestartException.state("no directory can hold jrestart's restart state (" + Manager.join(refused, "; ")
+        throw JRestartException.state("no directory can hold jrestart's restart state (" + String.join("; ", refused)
                 + ")");
     }
 
@@ -80,7 +80,7 @@ final class StateDirectory {
      * /proc/self/mountinfo is a systemd-private-* directory); null otherwise.
      */
     private static String privateTmp(Path dir) {
-        String mountinfo = Detect.read("/proc/self/mountinfo");
+        String mountinfo = Proc.read("/proc/self/mountinfo");
         if (mountinfo == null) return null;
         for (String line : mountinfo.split("\n")) {
             String[] fields = line.split(" ");
