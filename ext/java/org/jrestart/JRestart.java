@@ -2,6 +2,7 @@ package org.jrestart;
 
 import org.jrestart.core.Child;
 import org.jrestart.core.Detect;
+import org.jrestart.core.Proc;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.Manager;
 import org.jrestart.core.Notify;
@@ -52,7 +53,7 @@ public final class JRestart {
 
     static {
         // As early as the host touches jrestart: the record's elapsed time ends here.
-        if (Support.unavailable() == null) RestartRecord.claim();
+        if (Support.unavailable() == null) Plan.claimRecord();
     }
 
     private JRestart() {
@@ -187,7 +188,7 @@ public final class JRestart {
     /** The service manager running this JVM, or null; see the README's "Service managers". */
     public static Manager detect() throws JRestartException {
         Map<String, String> env = System.getenv();
-        return Detect.detect(Detect.selfPid(), env);
+        return Detect.detect(Proc.selfPid(), env);
     }
 
     /**

@@ -2,7 +2,6 @@ package org.jrestart.core;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -48,7 +47,7 @@ public final class Detect {
         List<Ancestor> ancestors = serviceAncestors(pid);
         Manager found = supervised(ancestors);
         if (found == null) found = supervisord(ancestors, env);
-        String cgroup = read("/proc/" + pid + "/cgroup");
+        String cgroup = Proc.read("/proc/" + pid + "/cgroup");
         if (found == null) found = container(pid, cgroup);
         if (found == null) found = systemd(cgroup, env);
         return found;
@@ -67,7 +66,7 @@ public final class Detect {
         if (pid == 1) {
             evidence.add("this process is PID 1 of its pid namespace");
         } else if (parentOf(pid) == 1) {
-            String init = read("/proc/1/comm");
+            String init = Proc.read("/proc/1/comm");
             init = init == null ? "" : init.trim();
             if (!CONTAINER_INITS.contains(init)) return null;
             evidence.add("its parent, PID 1 of its pid namespace, is " + init);
@@ -81,16 +80,6 @@ public final class Detect {
             if (CONTAINER_CGROUP.matcher(line).find()) evidence.add("cgroup " + line);
         }
         return new Manager(CONTAINER, "pid " + pid, new ArrayList<String>(), evidence);
-    }
-
-    /** This process's pid, as /proc names it (Java 8 has no ProcessHandle). */
-    public static int selfPid() throws JRestartException {
-        Support.require("service manager detection");
-        try {
-            return Integer.parseInt(new File("/proc/self").getCanonicalFile().getName());
-        } catch (IOException | NumberFormatException e) {
-            throw JRestartException.state("/proc/self cannot be read (" + e.getMessage() + "): is /proc mounted?");
-        }
     }
 
     /** The parents of pid, nearest first, up to but not including pid 1. */
@@ -117,7 +106,7 @@ public final class Detect {
         for (int i = 0; i < MAX_ANCESTORS; i++) {
             pid = parentOf(pid);
             if (pid <= 1) break;
-            String comm = read("/proc/" + pid + "/comm");
+            String comm = Proc.read("/proc/" + pid + "/comm");
             chain.add(new Ancestor(pid, comm == null ? "" : comm.trim()));
             if (withinSession && sessionOf(pid) != session) break;
         }
@@ -227,17 +216,17 @@ public final class Detect {
                 ? " (a supervisor counts up to " + service.get(service.size() - 1).comm + " "
                 + service.get(service.size() - 1).pid + ", which started this process's session)" : "";
         List<String> cgroup = new ArrayList<String>();
-        for (String line : lines(read("/proc/" + pid + "/cgroup"))) {
+        for (String line : lines(Proc.read("/proc/" + pid + "/cgroup"))) {
             if (line.startsWith("0::") || line.contains("name=systemd:")) cgroup.add(line);
         }
         List<String> supervisor = new ArrayList<String>();
         for (String name : SUPERVISOR_ENV) {
             if (env.get(name) != null) supervisor.add(name);
         }
-        return "ancestors: " + (chain.isEmpty() ? "none" : Manager.join(chain, " <- ")) + boundary + "; /proc/" + pid
-                + "/cgroup: " + (cgroup.isEmpty() ? "no systemd line" : Manager.join(cgroup, ", ")) + "; "
+        return "ancestors: " + (chain.isEmpty() ? "none" : String.join(" <- ", chain)) + boundary + "; /proc/" + pid
+                + "/cgroup: " + (cgroup.isEmpty() ? "no systemd line" : String.join(", ", cgroup)) + "; "
                 + (supervisor.isEmpty() ? "no SUPERVISOR_* variables"
-                        : "only " + Manager.join(supervisor, ", ") + " of the SUPERVISOR_* variables");
+                        : "only " + String.join(", ", supervisor) + " of the SUPERVISOR_* variables");
     }
 
     /** The parent pid from /proc/PID/stat; 0 if unknown. */
@@ -252,7 +241,7 @@ public final class Detect {
 
     /** Field index (0: the state) after the parenthesised comm of /proc/PID/stat, which may hold spaces; 0 if unknown. */
     private static int statField(int pid, int index) {
-        String stat = read("/proc/" + pid + "/stat");
+        String stat = Proc.read("/proc/" + pid + "/stat");
         int end = stat == null ? -1 : stat.lastIndexOf(") ");
         if (end < 0) return 0;
         String[] fields = stat.substring(end + 2).split(" ");
@@ -272,11 +261,4 @@ public final class Detect {
         return lines;
     }
 
-    static String read(String path) {
-        try {
-            return new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.UTF_8);
-        } catch (IOException | SecurityException e) {
-            return null;
-        }
-    }
 }

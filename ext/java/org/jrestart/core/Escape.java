@@ -29,13 +29,18 @@ final class Escape {
         return SYSTEMD_TOOLS.contains(first.substring(first.lastIndexOf('/') + 1));
     }
 
-    /** The choice rewritten as a systemd-run of it; throws where that is not allowed. */
-    static Plan.Choice through(Manager unit, Plan.Choice choice, Options options) throws JRestartException {
+    /**
+     * command as a systemd-run of it, out of unit's cgroup, with its cwd, log,
+     * env (a null value unsets the name there) and delay; throws where that
+     * is not allowed.
+     */
+    static List<byte[]> through(Manager unit, List<byte[]> command, byte[] chdir, byte[] log, Map<String, byte[]> env,
+                                double delay) throws JRestartException {
         boolean user = unit.command.contains("--user");
-        String name = Native.text(choice.command.get(0));
+        String name = Native.text(command.get(0));
         if (!user && Native.LIBC.geteuid() != 0) {
             throw JRestartException.state("restart with " + name + " refused: under the system unit " + unit.service
-                    + " (" + Manager.join(unit.evidence, "; ") + "), it would run in the unit's cgroup and be killed"
+                    + " (" + String.join("; ", unit.evidence) + "), it would run in the unit's cgroup and be killed"
                     + " half-way if it stops the unit, and without root it cannot be handed to systemd (systemd-run)."
                     + " Use restart! with no command, which restarts in place, or a command that asks systemd itself"
                     + " (systemctl, systemd-run) with a polkit rule that allows it");
@@ -47,34 +52,29 @@ final class Escape {
         argv.add(bytes("--collect"));
         argv.add(bytes("--quiet"));
         argv.add(bytes("--description=jrestart: restart " + unit.service));
-        argv.add(concat("--working-directory=", options.chdir));
-        if (options.log != null) {
-            argv.add(concat("--property=StandardOutput=append:", options.log));
-            argv.add(concat("--property=StandardError=append:", options.log));
+        argv.add(concat("--working-directory=", chdir));
+        if (log != null) {
+            argv.add(concat("--property=StandardOutput=append:", log));
+            argv.add(concat("--property=StandardError=append:", log));
         }
         // The transient service gets systemd's environment, not the JVM's (so unsetenv_others
         // holds by itself): what env: sets is passed on, and what it unsets is unset there too.
-        for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
+        for (Map.Entry<String, byte[]> e : env.entrySet()) {
             if (e.getValue() != null) argv.add(concat("--setenv=" + e.getKey() + "=", e.getValue()));
             else argv.add(bytes("--property=UnsetEnvironment=" + e.getKey()));
         }
-        if (options.delay > 0) {
-            argv.add(bytes(String.format(Locale.ROOT, "--on-active=%dms", Math.max(1, Math.round(options.delay * 1000)))));
+        if (delay > 0) {
+            argv.add(bytes(String.format(Locale.ROOT, "--on-active=%dms", Math.max(1, Math.round(delay * 1000)))));
         }
         argv.add(bytes("--"));
-        argv.addAll(choice.command);
-        return new Plan.Choice(argv, choice.source, choice.manager, null, "handed to systemd as a transient service "
-                + "(systemd-run), out of " + unit.service + "'s cgroup, which systemd kills when it stops the unit");
+        argv.addAll(command);
+        return argv;
     }
 
-    /**
-     * systemd-run itself: started at once (the delay is the timer's), its output
-     * to the log, in the JVM's environment (which --user needs to find its
-     * manager); env:, keep: and unsetenv_others: are the command's, not its.
-     */
-    static Options options(Options options) {
-        return new Options().close(options.close).chdir(new byte[] {'/'}).log(options.log)
-                .strategy(options.strategy).reason(options.reason);
+    /** Why a command is wrapped so, for the plan's text. */
+    static String why(Manager unit) {
+        return "handed to systemd as a transient service (systemd-run), out of " + unit.service + "'s cgroup, which"
+                + " systemd kills when it stops the unit";
     }
 
     private static byte[] concat(String prefix, byte[] value) {

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class FailFast {
     /** How long restart watches the command; the README's restart! section says so too. */
-    static final long WINDOW_MS = 2000;
+    public static final long WINDOW_MS = 2000;
     /**
      * How long a command killed by a signal may precede this JVM's own stop: a
      * manager stopping the service signals both at once.
@@ -39,20 +39,20 @@ final class FailFast {
     }
 
     /**
-     * record, when not null, learns the command's exit status if it ends while
-     * it is watched. client: the command is a service manager's own client
-     * (sv, svc, s6-svc, supervisorctl, systemctl, systemd-run: Plan decides),
+     * listener, when not null, learns the command's exit status if it ends
+     * while it is watched. client: the command is a service manager's own client
+     * (sv, svc, s6-svc, supervisorctl, systemctl, systemd-run: the caller decides),
      * which asks the manager and hands none of its stdio to the service;
      * without a log its output comes through a pipe. Anything else
      * may start the service itself, which would keep whatever the command has
      * as stdout for its whole life: it gets the log or /dev/null, as documented.
      */
-    static Child launch(Plan plan, RestartRecord.Pending record, boolean client) throws JRestartException {
-        int[] pipe = client && plan.log == null ? pipe() : null;
-        long offset = plan.log == null ? 0 : size(plan.log);
+    public static Child launch(LaunchRequest request, ExitListener listener, boolean client) throws JRestartException {
+        int[] pipe = client && request.log == null ? pipe() : null;
+        long offset = request.log == null ? 0 : size(request.log);
         Child child;
         try {
-            child = Launcher.launch(plan, pipe == null ? -1 : pipe[1], null);
+            child = Launcher.launch(request, pipe == null ? -1 : pipe[1]);
         } catch (JRestartException | RuntimeException e) {
             if (pipe != null) Native.LIBC.close(pipe[0]);
             throw e;
@@ -64,13 +64,13 @@ final class FailFast {
         try {
             if (!exited(child)) return child;
             int status = child.status();
-            if (record != null) record.exited(status);
+            if (listener != null) listener.exited(status);
             if (status == 0) return child;
             boolean signalled = (status & 0x7f) != 0;
             if (signalled && stopping()) return child;
-            String text = output >= 0 ? readAvailable(output) : plan.log == null ? "" : readLog(plan.log, offset);
-            String command = "the restart command " + Native.text(plan.command.get(0));
-            String where = output < 0 && plan.log == null
+            String text = output >= 0 ? readAvailable(output) : request.log == null ? "" : readLog(request.log, offset);
+            String command = "the restart command " + Native.text(request.command.get(0));
+            String where = output < 0 && request.log == null
                     ? ". Its output went to /dev/null (restart! with log: keeps it)"
                     : text.isEmpty() ? "" : ". Its output: " + text;
             if (signalled) {

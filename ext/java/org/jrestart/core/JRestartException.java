@@ -1,5 +1,7 @@
 package org.jrestart.core;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * Every failure the core reports, with its kind: a failed system call (with
  * its errno), an invalid argument, a platform the core does not support, or a
@@ -64,7 +66,7 @@ public final class JRestartException extends Exception {
 
     /** The same failure, known to concern the command named (its first word). */
     JRestartException command(byte[] name) {
-        return command != null ? this : new JRestartException(kind, errno, subject, Native.text(name));
+        return command != null ? this : new JRestartException(kind, errno, subject, new String(name, StandardCharsets.UTF_8));
     }
 
     public Kind kind() {

@@ -9,12 +9,9 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
 
-import jnr.constants.platform.Access;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -63,40 +60,38 @@ public final class Launcher {
     }
 
     /**
-     * Starts what plan says (posix_spawn, or fork for Strategy.FORK); Plan.execute
-     * is the way in. output, when not -1, is the command's stdout and stderr
-     * instead of the log or /dev/null. record, when not null (a restart with a
-     * delay), is the restart's record: the delay's /bin/sh waits for the
-     * command and writes its exit status there.
+     * Starts what request says (posix_spawn, or fork for Strategy.FORK).
+     * output, when not -1, is the command's stdout and stderr instead of the
+     * log or /dev/null.
      */
-    static Child launch(Plan plan, int output, RestartRecord.Pending record) throws JRestartException {
-        byte[] command = plan.command.get(0);
-        List<byte[]> argv = argv(plan, record);
+    public static Child launch(LaunchRequest request, int output) throws JRestartException {
+        byte[] command = request.command.get(0);
+        List<byte[]> argv = argv(request);
         Pointer argvp = Native.cStringArray(argv, "argument");
-        Pointer envp = Native.cStringArray(plan.environment, "environment entry");
+        Pointer envp = Native.cStringArray(request.environment, "environment entry");
         Inheritance inheritance;
         int logFd;
         try {
-            inheritance = plan.inheritance();
+            inheritance = request.inheritance();
             // Opened last: nothing after it can refuse the request before the spawn.
-            logFd = output >= 0 ? duplicate(output) : plan.log == null ? -1 : openLog(plan.log);
+            logFd = output >= 0 ? duplicate(output) : request.log == null ? -1 : openLog(request.log);
         } catch (JRestartException e) {
             throw e.within(" (launching " + Native.text(command) + ")");
         }
 
-        Child.Reservation reaping = null;
+        Reaping.Reservation reaping = null;
         Child child = null;
         try {
-            reaping = Child.Reservation.take(command);
-            if (plan.strategy == Strategy.FORK) {
-                child = fork(plan, argv.get(0), argvp, envp, inheritance, logFd);
+            reaping = Reaping.Reservation.take(command);
+            if (request.strategy == Strategy.FORK) {
+                child = fork(request, argv.get(0), argvp, envp, inheritance, logFd);
             } else {
-                try (SpawnSetup setup = new SpawnSetup(logFd, plan.chdir, inheritance)) {
+                try (SpawnSetup setup = new SpawnSetup(logFd, request.chdir, inheritance)) {
                     IntByReference pid = new IntByReference();
                     int rc = Native.LIBC.posix_spawn(pid, Native.cString(argv.get(0), "command"), setup.actions,
                             setup.attr, argvp, envp);
                     if (rc != 0) throw JRestartException.errno(rc, Native.text(command));
-                    child = new Child(pid.intValue(), command, plan.path);
+                    child = new Child(pid.intValue(), command, request.path);
                 }
             }
             reaping.watch(child);
@@ -107,19 +102,19 @@ public final class Launcher {
         }
     }
 
-    private static Child fork(Plan plan, byte[] executable, Pointer argvp, Pointer envp, Inheritance inheritance,
+    private static Child fork(LaunchRequest request, byte[] executable, Pointer argvp, Pointer envp, Inheritance inheritance,
                               int logFd) throws JRestartException {
         Forker.ChildSetup setup = new Forker.ChildSetup();
         setup.path = Native.cStringMemory(executable, "command");
         setup.argv = argvp;
         setup.envp = envp;
-        setup.chdir = Native.cStringMemory(plan.chdir, "chdir");
+        setup.chdir = Native.cStringMemory(request.chdir, "chdir");
         setup.keep = inheritance.keep;
         setup.untouched = inheritance.untouched;
         try {
             setup.stdin = openStdio(O_RDONLY);
             setup.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
-            return Forker.start(plan.command.get(0), plan.path, setup);
+            return Forker.start(request.command.get(0), request.path, setup);
         } finally {
             if (setup.stdin >= 0) Native.LIBC.close(setup.stdin);
             if (setup.stdout >= 0 && setup.stdout != logFd) Native.LIBC.close(setup.stdout);
@@ -168,24 +163,19 @@ public final class Launcher {
     }
 
     /**
-     * Loads libc and every class a launch, a plan or a re-exec uses, and builds (without spawning)
+     * Loads libc and every class a launch or a re-exec uses, and builds (without spawning)
      * the attributes and file actions of a launch, so that the first restart
      * neither loads a class nor meets a libc call for the first time. A gem
-     * upgraded on disk before the restart cannot break it.
+     * upgraded on disk before the restart cannot break it. Plan.prepare adds
+     * what a plan loads.
      */
     public static void prepare() throws JRestartException {
         Support.require("preparing posix_spawn");
         new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0])).close();
-        // What a plan and reexec! use is loaded now as well: the log and delay
-        // checks, and the descriptor table.
-        if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) {
-            Options rehearsal = new Options().log(bytes("/dev/null")).delay(1);
-            Plan.launch(Collections.singletonList(SH), rehearsal, Collections.<String, byte[]>emptyMap()).descriptors();
-        }
         SocketInfo.of(-1);
         Reexec.class.getName();
         new IntByReference();
-        Child.prepare();
+        Reaping.prepare();
         Forker.prepare();
     }
 
@@ -320,8 +310,8 @@ public final class Launcher {
     }
 
     /**
-     * What opening the log will meet, checked without creating it (Plan
-     * calls this): a regular file or /dev/null there, or a directory it can be
+     * What opening the log will meet, checked without creating it, before
+     * anything starts: a regular file or /dev/null there, or a directory it can be
      * created in. What openLog would refuse is refused here already.
      */
     static void checkLog(byte[] log) throws JRestartException {
@@ -406,38 +396,39 @@ public final class Launcher {
      * as positional parameters: they are never parsed by the shell, and the sleep
      * happens in the detached child, so it survives the JVM.
      */
-    private static List<byte[]> argv(Plan plan, RestartRecord.Pending record) {
+    private static List<byte[]> argv(LaunchRequest request) {
         List<byte[]> argv = new ArrayList<byte[]>();
         StringBuilder script = new StringBuilder();
         List<byte[]> params = new ArrayList<byte[]>();
-        if (record != null) {
+        boolean report = request.statusFile != null;
+        if (report) {
             // A no-op trap lets the wrapper outlive a SIGTERM to its cgroup (a systemd unit's stop) long
             // enough to record the status; the command itself gets the default disposition, as it must.
             script.append("trap : TERM; s=$1 i=$2; shift 2; ");
-            params.add(bytes(record.status.toString()));
-            params.add(bytes(record.id));
+            params.add(request.statusFile);
+            params.add(bytes(request.statusId));
         }
-        if (plan.delay > 0) {
+        if (request.delay > 0) {
             // "$1" is sleep's absolute path: the child's PATH chooses the command only.
             script.append("\"$1\" \"$2\" || exit 127; shift 2; ");
-            params.add(plan.sleep);
-            params.add(bytes(String.format(Locale.ROOT, "%.3f", plan.delay)));
+            params.add(request.sleep);
+            params.add(bytes(String.format(Locale.ROOT, "%.3f", request.delay)));
         }
-        if (plan.strategy == Strategy.SPAWN && Native.CHDIR == null) {
+        if (request.strategy == Strategy.SPAWN && Native.CHDIR == null) {
             script.append("cd -- \"$1\" || exit 127; shift; ");
-            params.add(plan.chdir);
+            params.add(request.chdir);
         }
         if (script.length() > 0) {
             argv.add(SH);
             argv.add(bytes("-c"));
             // Waiting for the command instead of exec'ing it is what lets the new JVM learn its exit status.
-            script.append(record != null ? "\"$@\"; r=$?; echo \"$i $r\" > \"$s\"; exit $r" : "exec \"$@\"");
+            script.append(report ? "\"$@\"; r=$?; echo \"$i $r\" > \"$s\"; exit $r" : "exec \"$@\"");
             argv.add(bytes(script.toString()));
             argv.add(bytes("jrestart"));
             argv.addAll(params);
         }
-        argv.add(plan.path);
-        argv.addAll(plan.command.subList(1, plan.command.size()));
+        argv.add(request.path);
+        argv.addAll(request.command.subList(1, request.command.size()));
         return argv;
     }
 

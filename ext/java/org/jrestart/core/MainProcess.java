@@ -30,7 +30,7 @@ final class MainProcess {
         command.add("MainPID");
         command.add("--value");
         command.add(unit);
-        String shown = Manager.join(command, " ");
+        String shown = String.join(" ", command);
         String out;
         int status;
         try {

@@ -26,16 +26,7 @@ public final class Manager {
 
     @Override
     public String toString() {
-        String how = command.isEmpty() ? "restart in place" : join(command, " ");
-        return name + " service " + service + ": " + how + " (" + join(evidence, "; ") + ")";
-    }
-
-    static String join(List<String> parts, String separator) {
-        StringBuilder text = new StringBuilder();
-        for (String part : parts) {
-            if (text.length() > 0) text.append(separator);
-            text.append(part);
-        }
-        return text.toString();
+        String how = command.isEmpty() ? "restart in place" : String.join(" ", command);
+        return name + " service " + service + ": " + how + " (" + String.join("; ", evidence) + ")";
     }
 }

@@ -1,5 +1,6 @@
 package org.jrestart.core;
 
+import java.io.File;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -80,7 +81,7 @@ public final class Plan {
         }
     }
 
-    private static final String COMMAND_VARIABLE = "JRESTART_COMMAND";
+    static final String COMMAND_VARIABLE = "JRESTART_COMMAND";
 
     final List<byte[]> command;
     final byte[] path;
@@ -114,11 +115,11 @@ public final class Plan {
      * The unit a restart through systemd starts again, whose start limit execute
      * reads (systemctl show is a process: a plan starts none); null otherwise.
      */
-    private Manager limitedUnit;
+    Manager limitedUnit;
     /** A restart of the service (restart!), which the guard counts and the record tells the new JVM of. */
     private final boolean restart;
     /** The restart-loop guard's limit; OFF for launches. */
-    private RestartLimit limit = RestartLimit.OFF;
+    RestartLimit limit = RestartLimit.OFF;
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
@@ -174,15 +175,15 @@ public final class Plan {
         if (choice == null) {
             throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
                     + COMMAND_VARIABLE + " are not set, and no service manager was detected ("
-                    + Detect.explain(Detect.selfPid(), text(environment)) + ")");
+                    + Detect.explain(Proc.selfPid(), text(environment)) + ")");
         }
         if (choice.inPlace != null) return inPlace(choice, options, environment).restarting(limit, choice.manager);
-        int pid = Detect.selfPid();
-        String cgroup = Detect.read("/proc/" + pid + "/cgroup");
+        int pid = Proc.selfPid();
+        String cgroup = Proc.read("/proc/" + pid + "/cgroup");
         Manager container = Detect.container(pid, cgroup);
         if (container != null) {
             throw JRestartException.state("restart with " + Native.text(choice.command.get(0)) + " refused: it would"
-                    + " die half-way, with this container (" + Manager.join(container.evidence, "; ") + "): when"
+                    + " die half-way, with this container (" + String.join("; ", container.evidence) + "): when"
                     + " PID 1 of a pid namespace exits, the kernel kills every process in it. Restart in place instead:"
                     + " restart! with no command (unset JRestart.command and " + COMMAND_VARIABLE + "), or reexec!");
         }
@@ -267,8 +268,19 @@ public final class Plan {
         } catch (JRestartException e) {
             throw e.command(name);
         }
-        Choice resolved = new Choice(command, choice.source, choice.manager, null);
-        return detached(Escape.through(unit, resolved, options), Escape.options(options), environment, true);
+        Choice wrapped = new Choice(Escape.through(unit, command, options.chdir, options.log, options.env,
+                options.delay), choice.source, choice.manager, null, Escape.why(unit));
+        return detached(wrapped, escapeOptions(options), environment, true);
+    }
+
+    /**
+     * systemd-run itself: started at once (the delay is the timer's), its output
+     * to the log, in the JVM's environment (which --user needs to find its
+     * manager); env:, keep: and unsetenv_others: are the command's, not its.
+     */
+    private static Options escapeOptions(Options options) {
+        return new Options().close(options.close).chdir(new byte[] {'/'}).log(options.log)
+                .strategy(options.strategy).reason(options.reason);
     }
 
     /**
@@ -292,7 +304,7 @@ public final class Plan {
             byte[] path = Launcher.resolve(argv.get(0), env.get("PATH"));
             plan = execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env);
         }
-        return plan.restarting(limit, Detect.detect(Detect.selfPid(), text(environment)));
+        return plan.restarting(limit, Detect.detect(Proc.selfPid(), text(environment)));
     }
 
     /** An exec of this process's own program and command line. */
@@ -365,7 +377,7 @@ public final class Plan {
     }
 
     private static Choice detected(Map<String, byte[]> environment) throws JRestartException {
-        Manager manager = Detect.detect(Detect.selfPid(), text(environment));
+        Manager manager = Detect.detect(Proc.selfPid(), text(environment));
         if (manager == null) return null;
         if (manager.name.equals(Detect.CONTAINER)) {
             return new Choice(Reexec.selfArgv(), Source.DETECTED, manager, "nothing started from here outlives"
@@ -388,7 +400,7 @@ public final class Plan {
      * is refused, unless the caller names the unit.
      */
     private static Manager mainProcess(Manager unit) throws JRestartException {
-        int self = Detect.selfPid();
+        int self = Proc.selfPid();
         boolean user = unit.command.contains("--user");
         String name = "JRestart.command = %w[systemctl" + (user ? " --user" : "") + " --no-block restart " + unit.service
                 + "] (or the same command given to restart!, or in " + COMMAND_VARIABLE + ")";
@@ -401,7 +413,7 @@ public final class Plan {
                     + ". If restarting " + unit.service + " is what you want, name it: " + name);
         }
         if (main != self) {
-            String comm = main > 0 ? Detect.read("/proc/" + main + "/comm") : null;
+            String comm = main > 0 ? Proc.read("/proc/" + main + "/comm") : null;
             throw JRestartException.state("restart refused: this JVM (pid " + self + ") runs in the cgroup of "
                     + unit.service + " but is not its main process (MainPID=" + main
                     + (comm == null ? "" : ", " + comm.trim()) + "): it was started by that service (a build, a job,"
@@ -486,8 +498,8 @@ public final class Plan {
         RestartRecord.Pending record = null;
         try {
             if (directory != null) {
-                record = RestartRecord.write(directory, RestartRecord.key(service), this, mechanism(),
-                        Detect.selfPid(), requested);
+                record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
+                        Proc.selfPid(), requested);
             }
             return run(guard, record);
         } catch (JRestartException | RuntimeException e) {
@@ -521,15 +533,18 @@ public final class Plan {
     private Child run(Guard guard, RestartRecord.Pending record) throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
-                Reexec.exec(this, RestartRecord.identify(environment, record));
+                Reexec.exec(request(RestartRecord.identify(environment, record)), notifier());
                 throw new AssertionError("execve returned without an error");
             }
             StartLimit startLimit = limitedUnit == null ? null
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), System.getenv());
             if (startLimit != null) startLimit.claim();
             try {
-                return failFast ? FailFast.launch(this, record, managerClient())
-                        : Launcher.launch(this, -1, delay > 0 ? record : null);
+                if (failFast) return FailFast.launch(request(environment), record, managerClient());
+                // The delay's /bin/sh waits for the command and records its status for the new JVM.
+                LaunchRequest request = request(environment);
+                return Launcher.launch(delay > 0 && record != null
+                        ? request.reportingStatus(record.statusFile(), record.id()) : request, -1);
             } catch (JRestartException | RuntimeException e) {
                 if (startLimit != null) startLimit.release();
                 throw e;
@@ -547,14 +562,14 @@ public final class Plan {
      * command may start the service itself (an init script), which keeps its
      * stdio; so may systemd-run named with --pipe or --pty.
      */
-    private boolean managerClient() {
+    boolean managerClient() {
         if (source == Source.DETECTED || escape != null) return true;
         String first = Native.text(command.get(0));
         return limitedUnit != null && first.substring(first.lastIndexOf('/') + 1).equals("systemctl");
     }
 
     /** A restart of the service (restart, in place, reexec), not a launch: the guard counts it, the record tells of it. */
-    private boolean restarts() {
+    boolean restarts() {
         return restart || strategy == Strategy.EXEC;
     }
 
@@ -564,7 +579,7 @@ public final class Plan {
         return "command " + commandText();
     }
 
-    private String serviceName() {
+    String serviceName() {
         if (service != null) return service.name + " service " + service.service;
         return "the service restarted by " + commandText();
     }
@@ -572,7 +587,7 @@ public final class Plan {
     private String commandText() {
         List<String> words = new ArrayList<String>();
         for (byte[] word : command) words.add(Native.text(word));
-        return Manager.join(words, " ");
+        return String.join(" ", words);
     }
 
     RestartRecord.Mechanism mechanism() {
@@ -586,9 +601,61 @@ public final class Plan {
         return limit;
     }
 
-    /** Which descriptors the new program keeps, decided now from what is open now. */
-    Inheritance inheritance() throws JRestartException {
-        return close == CloseMode.SOCKETS ? Inheritance.sparingNonSockets(keep) : Inheritance.keeping(keep);
+    /** What the launch layer carries out for this plan, with environment (NAME=value entries). */
+    private LaunchRequest request(List<byte[]> environment) {
+        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep);
+    }
+
+    /** A Type=notify unit is told the service reloads; the new image sends READY=1 when it is. */
+    private ExecListener notifier() {
+        return new ExecListener() {
+            private boolean notified;
+
+            @Override
+            public void beforeExec() throws JRestartException {
+                notified = Notify.send(notifySocket, "RELOADING=1\nMONOTONIC_USEC=" + Notify.monotonicMicros());
+            }
+
+            @Override
+            public void execFailed() throws JRestartException {
+                if (notified) Notify.send(notifySocket, "READY=1");
+            }
+        };
+    }
+
+    /** The key a service's restart files go by: the service as detected, else this JVM's own command line. */
+    static String serviceKey(Manager detected) throws JRestartException {
+        return detected != null ? detected.name + " " + detected.service : RestartRecord.commandLineKey();
+    }
+
+    /**
+     * Claims the record of the restart that started this JVM (RestartRecord.last),
+     * once per JVM: the JRuby binding calls it when jrestart loads, the Java
+     * facade when it is first used. Never throws: a JVM that cannot read its
+     * record has none.
+     */
+    public static void claimRecord() {
+        String key;
+        try {
+            key = serviceKey(Detect.detect(Proc.selfPid(), System.getenv()));
+        } catch (JRestartException | RuntimeException e) {
+            Warnings.warn("the record of the restart that started this JVM cannot be read: " + e.getMessage());
+            return;
+        }
+        RestartRecord.claim(key);
+    }
+
+    /**
+     * Launcher.prepare, and what a plan and reexec! load: the log and delay
+     * checks and the descriptor table, so that the first restart loads nothing.
+     */
+    public static void prepare() throws JRestartException {
+        Launcher.prepare();
+        if (Descriptors.statSupported() && new File("/proc/self/fd").isDirectory()) {
+            Options rehearsal = new Options().log("/dev/null".getBytes(StandardCharsets.UTF_8)).delay(1);
+            launch(Collections.singletonList("/bin/sh".getBytes(StandardCharsets.UTF_8)), rehearsal,
+                    Collections.<String, byte[]>emptyMap()).descriptors();
+        }
     }
 
     /** Every open descriptor of this process and its fate, listed once, when first asked for. */
@@ -674,72 +741,17 @@ public final class Plan {
 
     /** What stdout and stderr go to, as the table shows it. */
     public String stdout() {
-        if (strategy == Strategy.EXEC) return "unchanged";
-        if (log == null && failFast && managerClient()) return "a pipe restart reads while it watches, then drains";
-        return log == null ? "/dev/null" : Native.text(log) + " (appended)";
+        return PlanText.stdout(this);
     }
 
     /** How the command was chosen, in words. */
     public String chosenBy() {
-        switch (source) {
-            case SETTING: return "JRestart.command";
-            case ENVIRONMENT: return COMMAND_VARIABLE;
-            case DETECTED: return "detected " + manager.name + " (" + Manager.join(manager.evidence, "; ") + ")";
-            case SELF: return "this process's own command line";
-            default: return "the arguments";
-        }
+        return PlanText.chosenBy(this);
     }
 
     /** The plan as a table for people, descriptors included (they are listed now if they were not yet). */
     public String describe() throws JRestartException {
-        StringBuilder text = new StringBuilder("JRestart plan (nothing has been done)\n");
-        List<String> words = new ArrayList<String>();
-        for (byte[] word : command) words.add(Native.text(word));
-        row(text, "command", Manager.join(words, " "));
-        row(text, "path", Native.text(path));
-        row(text, "chosen by", chosenBy());
-        if (inPlace != null) row(text, "in place", inPlace);
-        if (escape != null) row(text, "escape", escape);
-        if (limitedUnit != null) {
-            row(text, "start limit", "of " + limitedUnit.service + ", read with systemctl show when it restarts: a"
-                    + " restart that would hit it is refused");
-        }
-        if (restarts()) {
-            row(text, "guard", limit.off() ? "off (" + RestartLimit.VARIABLE + "=off or JRestart.restart_limit = nil)"
-                    : "at most " + limit + " of " + serviceName() + ", counted in the state directory when it"
-                    + " restarts; one more is refused");
-            row(text, "record", "written to the state directory before the " + (strategy == Strategy.EXEC
-                    ? delay > 0 ? "exec, when the delay is over (the guard refuses at once when the limit is reached)"
-                    : "exec"
-                    : delay > 0 ? "command starts; the delay's /bin/sh waits for the command and adds its exit status"
-                    : "command starts, with its exit status if it ends while restart watches it")
-                    + ", for JRestart.last_restart in the new JVM");
-        }
-        if (failFast) {
-            row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
-                    + " at once raises, with its status and output");
-        }
-        row(text, "strategy", strategyText());
-        row(text, "cwd", chdir == null ? "unchanged" : Native.text(chdir));
-        row(text, "stdin", strategy == Strategy.EXEC ? "unchanged" : "/dev/null");
-        row(text, "stdout", stdout());
-        row(text, "stderr", stdout());
-        row(text, "delay", delay == 0 ? "none" : seconds(delay) + " s");
-        row(text, "close", close.name().toLowerCase(Locale.ROOT));
-        if (unsetenvOthers) {
-            row(text, "env", "only " + envText() + " (unsetenv_others: nothing of ENV)");
-        } else if (!env.isEmpty()) {
-            row(text, "env", "ENV with " + envText() + " over it");
-        }
-        text.append("  descriptors:\n");
-        text.append(String.format(Locale.ROOT, "    %4s  %-16s %-36s %-34s %s", "fd", "type", "target", "socket",
-                "in the child"));
-        for (Entry entry : descriptors()) {
-            Descriptor d = entry.descriptor;
-            text.append('\n').append(String.format(Locale.ROOT, "    %4d  %-16s %-36s %-34s %s", d.fd, d.type.label(),
-                    tail(d.target, 36), socket(d), fateText(entry)));
-        }
-        return text.toString();
+        return PlanText.describe(this);
     }
 
     @Override
@@ -750,47 +762,6 @@ public final class Plan {
             return "JRestart plan for " + Native.text(command.get(0)) + " (descriptors cannot be listed: "
                     + e.getMessage() + ")";
         }
-    }
-
-    private String strategyText() {
-        String signals = "every signal default, none blocked";
-        switch (strategy) {
-            case FORK: return "fork + execve: new session (setsid), " + signals;
-            case EXEC: return "execve in place: same pid and session, " + signals;
-            default: return "posix_spawn: new session (setsid), " + signals;
-        }
-    }
-
-    private String envText() {
-        List<String> pairs = new ArrayList<String>();
-        for (Map.Entry<String, byte[]> e : env.entrySet()) {
-            pairs.add(e.getValue() == null ? "-" + e.getKey() : e.getKey() + "=" + Native.text(e.getValue()));
-        }
-        return "{" + Manager.join(pairs, ", ") + "}";
-    }
-
-    private String fateText(Entry entry) {
-        switch (entry.fate) {
-            case REPLACED: return (entry.descriptor.fd == 0 ? "/dev/null" : log == null ? stdout() : Native.text(log))
-                    + " instead";
-            case CLOSE_ON_EXEC: return "closed by exec (close-on-exec)";
-            case WITHHELD: return strategy == Strategy.EXEC ? "closed by exec (jrestart marks it)" : "withheld";
-            default: return "inherited";
-        }
-    }
-
-    private static String socket(Descriptor d) {
-        if (d.socket == null) return "";
-        String address = d.socket.localAddress.isEmpty() ? "unnamed" : d.socket.localAddress;
-        return d.socket.family + " " + address + (d.socket.listening ? " listening" : "");
-    }
-
-    private static void row(StringBuilder text, String label, String value) {
-        text.append(String.format(Locale.ROOT, "  %-10s %s\n", label, value));
-    }
-
-    private static String tail(String text, int width) {
-        return text.length() <= width ? text : "…" + text.substring(text.length() - (width - 1));
     }
 
     /** The new program's environment: the service's (unless unsetenvOthers) with options.env over it. */
@@ -832,7 +803,7 @@ public final class Plan {
     }
 
     /** 1 for 1.0, 0.5 for 0.5; NaN and infinities as Java writes them. */
-    private static String seconds(double value) {
+    static String seconds(double value) {
         if (Double.isNaN(value) || Double.isInfinite(value)) return String.valueOf(value);
         return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }

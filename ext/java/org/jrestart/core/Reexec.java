@@ -17,11 +17,11 @@ import java.util.List;
 /**
  * Replaces this process's image with a new run of a program, same pid: what a
  * service supervised by pid needs for a restart. Nothing of the JVM survives
- * the exec but the descriptors the plan keeps: every other one is marked
+ * the exec but the descriptors the request keeps: every other one is marked
  * close-on-exec first (the JDK opens its own without it). Returns only by
  * throwing, with every change undone, when the exec fails.
  */
-final class Reexec {
+public final class Reexec {
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
     private static final int F_SETFD = Fcntl.F_SETFD.intValue();
     private static final int F_OK = Access.F_OK.intValue();
@@ -37,7 +37,7 @@ final class Reexec {
      * replaces the binary: the link then ends in " (deleted)", and the new file
      * at the original path is what runs next.
      */
-    static byte[] selfProgram() throws JRestartException {
+    public static byte[] selfProgram() throws JRestartException {
         byte[] link = readlink("/proc/self/exe");
         if (!endsWith(link, DELETED) || exists(link)) return link;
         byte[] original = Arrays.copyOf(link, link.length - DELETED.length);
@@ -47,7 +47,7 @@ final class Reexec {
     }
 
     /** This process's argv, by /proc/self/cmdline: every NUL-terminated entry, empty ones included. */
-    static List<byte[]> selfArgv() throws JRestartException {
+    public static List<byte[]> selfArgv() throws JRestartException {
         byte[] cmdline;
         try {
             cmdline = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
@@ -86,30 +86,32 @@ final class Reexec {
                 && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
-    /** Execs the plan's program with environment (NAME=value entries) instead of the plan's. */
-    static void exec(Plan plan, List<byte[]> environment) throws JRestartException {
-        Pointer path = Native.cStringMemory(plan.path, "program");
-        Pointer argvp = Native.cStringArray(plan.command, "argument");
+    /** Replaces this process with request's program; listener (may be null) hears of it first. */
+    public static void exec(LaunchRequest request, ExecListener listener) throws JRestartException {
+        Pointer path = Native.cStringMemory(request.path, "program");
+        Pointer argvp = Native.cStringArray(request.command, "argument");
         // The new image reaps the commands this one launched and has not reaped yet.
-        Pointer envp = Native.cStringArray(Child.handOver(environment), "environment entry");
+        Pointer envp = Native.cStringArray(Reaping.handOver(request.environment), "environment entry");
 
-        List<int[]> fdFlags = closeOnExec(plan.inheritance());
+        List<int[]> fdFlags = closeOnExec(request.inheritance());
         List<Disposition> dispositions = new ArrayList<Disposition>();
         Pointer oldMask = Signals.buffer();
         boolean maskSaved = false;
-        boolean notified = false;
+        boolean announced = false;
         try {
             // Ignored signals stay ignored across exec, and so does the mask: a JVM
             // started under nohup, or Ruby code that ignored a signal, must not pass
             // that on. Handled signals are reset by exec itself.
             resetIgnoredSignals(dispositions);
             maskSaved = Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, Signals.EMPTY_SET, oldMask) == 0;
-            // A Type=notify unit is told the service reloads; the new image sends READY=1 when it is.
-            notified = Notify.send(plan.notifySocket, "RELOADING=1\nMONOTONIC_USEC=" + Notify.monotonicMicros());
+            if (listener != null) {
+                listener.beforeExec();
+                announced = true;
+            }
             Native.LIBC.execve(path, argvp, envp);
-            throw JRestartException.errno(Native.errno(), Native.text(plan.path));
+            throw JRestartException.errno(Native.errno(), Native.text(request.path));
         } finally {
-            if (notified) Notify.send(plan.notifySocket, "READY=1");
+            if (announced) listener.execFailed();
             // Reached only when execve failed: the process goes on serving as it was.
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);

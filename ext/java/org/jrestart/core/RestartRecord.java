@@ -135,11 +135,11 @@ public final class RestartRecord {
     }
 
     /**
-     * Claims the record of the restart that started this JVM, once per JVM:
-     * the JRuby binding calls it when jrestart loads, the Java facade when it
-     * is first used. Never throws: a JVM that cannot read its record has none.
+     * Claims the record of the restart that started this JVM, kept under key,
+     * once per JVM (Plan.claimRecord). Never throws: a JVM that cannot read
+     * its record has none.
      */
-    public static synchronized void claim() {
+    public static synchronized void claim(final String key) {
         if (claimed) return;
         claimed = true;
         final long now = System.currentTimeMillis();
@@ -147,8 +147,7 @@ public final class RestartRecord {
             final Map<String, String> env = System.getenv();
             final StateDirectory directory = StateDirectory.existing(env);
             if (directory == null) return;
-            final int self = Detect.selfPid();
-            final String key = key(Detect.detect(self, env));
+            final int self = Proc.selfPid();
             final Path file = directory.file(key, ".record");
             // Looked at first without a lock: a JVM that no restart started writes nothing, not even a lock file.
             Properties seen = read(file);
@@ -217,15 +216,14 @@ public final class RestartRecord {
         return true;
     }
 
-    /** The key a service's files go by: the service as detected, else this JVM's own command line. */
-    static String key(Manager detected) throws JRestartException {
-        if (detected != null) return detected.name + " " + detected.service;
+    /** The key a service's files go by when no manager was detected: this JVM's own command line. */
+    public static String commandLineKey() throws JRestartException {
         // The program by /proc/self/exe: "java" and /usr/bin/java start the same service.
         List<String> words = new ArrayList<String>();
         words.add(Native.text(Reexec.selfProgram()));
         List<byte[]> argv = Reexec.selfArgv();
         for (byte[] word : argv.subList(Math.min(1, argv.size()), argv.size())) words.add(Native.text(word));
-        return "command line " + Manager.join(words, " ");
+        return "command line " + String.join(" ", words);
     }
 
     /**
@@ -234,8 +232,8 @@ public final class RestartRecord {
      * The returned Pending puts the previous record back if the restart does
      * not happen.
      */
-    static Pending write(final StateDirectory directory, final String key, Plan plan, final Mechanism mechanism,
-                         int pid, long now) throws JRestartException {
+    static Pending write(final StateDirectory directory, final String key, List<byte[]> command, String reason,
+                         final Mechanism mechanism, int pid, long now) throws JRestartException {
         final Path file = directory.file(key, ".record");
         final Path status = directory.file(key, ".status");
         final String id = Long.toHexString(IDS.nextLong());
@@ -245,11 +243,11 @@ public final class RestartRecord {
         record.setProperty("id", id);
         record.setProperty("service", key);
         record.setProperty("previous_pid", String.valueOf(pid));
-        if (plan.reason != null) record.setProperty("reason", plan.reason);
+        if (reason != null) record.setProperty("reason", reason);
         record.setProperty("requested_at", String.valueOf(now));
         record.setProperty("mechanism", mechanism.name().toLowerCase(Locale.ROOT));
-        record.setProperty("command.size", String.valueOf(plan.command.size()));
-        for (int i = 0; i < plan.command.size(); i++) record.setProperty("command." + i, Native.text(plan.command.get(i)));
+        record.setProperty("command.size", String.valueOf(command.size()));
+        for (int i = 0; i < command.size(); i++) record.setProperty("command." + i, Native.text(command.get(i)));
         try {
             return directory.locked(key, new StateDirectory.Locked<Pending>() {
                 @Override
@@ -275,7 +273,7 @@ public final class RestartRecord {
     }
 
     /** A record written for a restart still under way. */
-    static final class Pending {
+    public static final class Pending implements ExitListener {
         private final StateDirectory directory;
         private final String key;
         private final Path file;
@@ -297,7 +295,8 @@ public final class RestartRecord {
          * The command ended with this wait status while the old JVM watched:
          * its exit status, or 128 + the signal that killed it, as a shell says.
          */
-        void exited(int waitStatus) {
+        @Override
+        public void exited(int waitStatus) {
             int code = (waitStatus & 0x7f) == 0 ? (waitStatus >> 8) & 0xff : 128 + (waitStatus & 0x7f);
             try {
                 StateDirectory.write(status, (id + " " + code + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -307,8 +306,17 @@ public final class RestartRecord {
             }
         }
 
+        /** Where the delay's /bin/sh writes "ID STATUS" (LaunchRequest.reportingStatus). */
+        public byte[] statusFile() {
+            return status.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        public String id() {
+            return id;
+        }
+
         /** The restart did not happen: the record of the one before is what stays. */
-        void rollback() {
+        public void rollback() {
             try {
                 directory.locked(key, new StateDirectory.Locked<Void>() {
                     @Override

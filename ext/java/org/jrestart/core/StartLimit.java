@@ -175,7 +175,7 @@ final class StartLimit {
 
     /** Monotonic time starts again at boot, as systemd's own count does: the starts of another boot do not count. */
     private static String scope() {
-        String boot = Detect.read("/proc/sys/kernel/random/boot_id");
+        String boot = Proc.read("/proc/sys/kernel/random/boot_id");
         return "boot " + (boot == null ? "unknown" : boot.trim());
     }
 

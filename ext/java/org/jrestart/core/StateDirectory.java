@@ -71,7 +71,7 @@ final class StateDirectory {
         if (found == null) found = fallback(refused);
         if (found == null) {
             throw JRestartException.state("no directory can hold jrestart's restart state ("
-                    + Manager.join(refused, "; ") + ")");
+                    + String.join("; ", refused) + ")");
         }
         for (String warning : refused) Warnings.warn(warning + "; using " + found.path + " instead");
         String mount = privateTmp(found.path);
@@ -182,7 +182,7 @@ final class StateDirectory {
      * /proc/self/mountinfo is a systemd-private-* directory); null otherwise.
      */
     private static String privateTmp(Path dir) {
-        String mountinfo = Detect.read("/proc/self/mountinfo");
+        String mountinfo = Proc.read("/proc/self/mountinfo");
         if (mountinfo == null) return null;
         for (String line : mountinfo.split("\n")) {
             String[] fields = line.split(" ");

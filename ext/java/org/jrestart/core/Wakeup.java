@@ -18,7 +18,7 @@ public final class Wakeup implements AutoCloseable {
     private Object monitor;
 
     public Wakeup() {
-        if (Child.polling()) fd = Native.PIDFD.eventfd(0, EFD_FLAGS);
+        if (Reaping.polling()) fd = Native.PIDFD.eventfd(0, EFD_FLAGS);
     }
 
     public void wake() {

@@ -1,9 +1,8 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
-import org.jrestart.core.Launcher;
+import org.jrestart.core.Reaping;
+import org.jrestart.core.Plan;
 import org.jrestart.core.JRestartException;
-import org.jrestart.core.RestartRecord;
 import org.jrestart.core.Warnings;
 import org.jrestart.core.Support;
 import org.jruby.Ruby;
@@ -23,7 +22,7 @@ public final class JRestartLibrary implements BasicLibraryService {
         // a Mac): JRestart.features says why, and each native operation raises.
         if (Support.unavailable() == null) {
             try {
-                Launcher.prepare();
+                Plan.prepare();
             } catch (JRestartException e) {
                 throw runtime.newLoadError("jrestart cannot prepare posix_spawn: " + e.getMessage());
             }
@@ -36,7 +35,7 @@ public final class JRestartLibrary implements BasicLibraryService {
                     ruby.getKernel().callMethod(ruby.getCurrentContext(), "warn", ruby.newString("jrestart: " + message));
                 }
             });
-            RestartRecord.claim();
+            Plan.claimRecord();
         }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
@@ -53,7 +52,7 @@ public final class JRestartLibrary implements BasicLibraryService {
      */
     private static void adoptChildren(Ruby runtime) {
         IRubyObject env = runtime.getObject().getConstant("ENV");
-        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Child.HAND_OVER));
-        if (!pids.isNil()) Child.adopt(pids.asJavaString());
+        IRubyObject pids = env.callMethod(runtime.getCurrentContext(), "delete", runtime.newString(Reaping.HAND_OVER));
+        if (!pids.isNil()) Reaping.adopt(pids.asJavaString());
     }
 }

@@ -1,6 +1,7 @@
 package org.jrestart.ruby;
 
 import org.jrestart.core.Detect;
+import org.jrestart.core.Proc;
 import org.jrestart.core.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
@@ -63,7 +64,7 @@ public final class RubyDetect {
 
     private static int pid(ThreadContext context) {
         try {
-            return Detect.selfPid();
+            return Proc.selfPid();
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         }

@@ -1,6 +1,6 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
+import org.jrestart.core.Reaping;
 import org.jrestart.core.Descriptor;
 import org.jrestart.core.Descriptors;
 import org.jrestart.core.JRestartException;
@@ -122,7 +122,7 @@ public final class RubyJRestart {
         features.fastASet(runtime.newSymbol("closefrom"), runtime.newBoolean(Launcher.hasCloseFrom()));
         features.fastASet(runtime.newSymbol("chdir"), runtime.newBoolean(Launcher.hasChdir()));
         features.fastASet(runtime.newSymbol("close_range"), runtime.newBoolean(Launcher.hasCloseRange()));
-        features.fastASet(runtime.newSymbol("reaper"), runtime.newSymbol(Child.polling() ? "pidfd" : "thread"));
+        features.fastASet(runtime.newSymbol("reaper"), runtime.newSymbol(Reaping.polling() ? "pidfd" : "thread"));
         return features;
     }
 

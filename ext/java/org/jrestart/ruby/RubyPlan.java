@@ -1,7 +1,6 @@
 package org.jrestart.ruby;
 
 import org.jrestart.core.Child;
-import org.jrestart.core.Descriptor;
 import org.jrestart.core.JRestartException;
 import org.jrestart.core.Plan;
 import org.jrestart.core.Strategy;
