@@ -406,7 +406,7 @@ public final class Plan {
                 + "] (or the same command given to restart!, or in " + COMMAND_VARIABLE + ")";
         int main;
         try {
-            main = MainProcess.of(unit.service, user);
+            main = Systemctl.mainPid(unit.service, user);
         } catch (JRestartException e) {
             throw JRestartException.state("restart refused: this JVM (pid " + self + ") runs in the cgroup of "
                     + unit.service + ", and whether it is the unit's main process is unknown: " + e.getMessage()
@@ -537,8 +537,10 @@ public final class Plan {
                 throw new AssertionError("execve returned without an error");
             }
             StartLimit startLimit = limitedUnit == null ? null
-                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"), System.getenv());
-            if (startLimit != null) startLimit.claim();
+                    : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
+            StartCount starts = startLimit == null ? null : new StartCount(startLimit.unit, startLimit.user,
+                    startLimit.burst, startLimit.intervalMicros, System.getenv());
+            if (starts != null) starts.claim(Notify.monotonicMicros());
             try {
                 if (failFast) return FailFast.launch(request(environment), record, managerClient());
                 // The delay's /bin/sh waits for the command and records its status for the new JVM.
@@ -546,7 +548,7 @@ public final class Plan {
                 return Launcher.launch(delay > 0 && record != null
                         ? request.reportingStatus(record.statusFile(), record.id()) : request, -1);
             } catch (JRestartException | RuntimeException e) {
-                if (startLimit != null) startLimit.release();
+                if (starts != null) starts.release();
                 throw e;
             }
         } catch (JRestartException e) {
