@@ -96,9 +96,9 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
   it "reports a bad request as a JRestartException naming the command, and starts nothing" do
     out, status = Open3.capture2e(java_tool("jshell"), "--class-path", @classpath, "-q", "-", stdin_data: <<~JSHELL)
       try { org.jrestart.JRestart.launch("/nonexistent/jrestart-java"); System.out.println("started"); }
-      catch (org.jrestart.core.JRestartException e) { System.out.println(e.kind() + " " + e.errno() + " " + e.command()); }
+      catch (org.jrestart.core.posix.JRestartException e) { System.out.println(e.kind() + " " + e.errno() + " " + e.command()); }
       try { org.jrestart.JRestart.launch(new org.jrestart.LaunchOptions().chdir(java.nio.file.Paths.get("relative")), "/bin/true"); System.out.println("started"); }
-      catch (org.jrestart.core.JRestartException e) { System.out.println(e.kind() + " " + e.getMessage()); }
+      catch (org.jrestart.core.posix.JRestartException e) { System.out.println(e.kind() + " " + e.getMessage()); }
       /exit
     JSHELL
     expect(status).to be_success, out

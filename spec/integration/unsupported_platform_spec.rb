@@ -36,7 +36,7 @@ RSpec.describe "JRestart on a platform it does not support (libc without pipe2, 
     java_refusals = java_calls.transform_values do |call|
       call.call
       "returned"
-    rescue Java::OrgJrestartCore::JRestartException => e
+    rescue Java::OrgJrestartCorePosix::JRestartException => e
       "#{e.kind}: #{e.message}"
     end
     children = Dir.glob("/proc/self/task/*/children").flat_map { |f| File.read(f).split }

@@ -1,8 +1,8 @@
 import org.jrestart.JRestart;
 import org.jrestart.LaunchOptions;
-import org.jrestart.core.Child;
-import org.jrestart.core.JRestartException;
-import org.jrestart.core.RestartRecord;
+import org.jrestart.core.history.RestartRecord;
+import org.jrestart.core.launch.Child;
+import org.jrestart.core.posix.JRestartException;
 
 import java.io.BufferedReader;
 import java.io.File;

@@ -145,7 +145,7 @@ public final class ProcessWideProbe {
             return String.valueOf(method.invoke(null, args));
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
-            if (cause.getClass().getName().equals("org.jrestart.core.JRestartException")) {
+            if (cause.getClass().getName().equals("org.jrestart.core.posix.JRestartException")) {
                 return "JRestartException " + cause.getClass().getMethod("kind").invoke(cause) + ": "
                         + cause.getMessage();
             }

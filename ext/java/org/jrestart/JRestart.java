@@ -1,16 +1,16 @@
 package org.jrestart;
 
-import org.jrestart.core.Child;
-import org.jrestart.core.Detect;
-import org.jrestart.core.Proc;
-import org.jrestart.core.JRestartException;
-import org.jrestart.core.Manager;
-import org.jrestart.core.Notify;
 import org.jrestart.core.Plan;
 import org.jrestart.core.ProcessWide;
-import org.jrestart.core.RestartLimit;
-import org.jrestart.core.RestartRecord;
-import org.jrestart.core.Support;
+import org.jrestart.core.history.RestartLimit;
+import org.jrestart.core.history.RestartRecord;
+import org.jrestart.core.host.Detect;
+import org.jrestart.core.host.Manager;
+import org.jrestart.core.host.Notify;
+import org.jrestart.core.launch.Child;
+import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Proc;
+import org.jrestart.core.posix.Support;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,9 @@
 package org.jrestart;
 
-import org.jrestart.core.CloseMode;
-import org.jrestart.core.JRestartException;
 import org.jrestart.core.Options;
-import org.jrestart.core.Strategy;
+import org.jrestart.core.launch.CloseMode;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.JRestartException;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;

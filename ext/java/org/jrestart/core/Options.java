@@ -1,5 +1,9 @@
 package org.jrestart.core;
 
+import org.jrestart.core.launch.CloseMode;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.Native;
+
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,5 +1,33 @@
 package org.jrestart.core;
 
+import org.jrestart.core.history.Guard;
+import org.jrestart.core.history.RestartLimit;
+import org.jrestart.core.history.RestartRecord;
+import org.jrestart.core.history.StartCount;
+import org.jrestart.core.history.StateDirectory;
+import org.jrestart.core.host.Detect;
+import org.jrestart.core.host.Escape;
+import org.jrestart.core.host.Manager;
+import org.jrestart.core.host.Notify;
+import org.jrestart.core.host.StartLimit;
+import org.jrestart.core.host.Systemctl;
+import org.jrestart.core.launch.Child;
+import org.jrestart.core.launch.CloseMode;
+import org.jrestart.core.launch.ExecListener;
+import org.jrestart.core.launch.FailFast;
+import org.jrestart.core.launch.Inheritance;
+import org.jrestart.core.launch.LaunchRequest;
+import org.jrestart.core.launch.Launcher;
+import org.jrestart.core.launch.Reexec;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.Descriptor;
+import org.jrestart.core.posix.Descriptors;
+import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Native;
+import org.jrestart.core.posix.Proc;
+import org.jrestart.core.posix.Support;
+import org.jrestart.core.posix.Warnings;
+
 import java.io.File;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;

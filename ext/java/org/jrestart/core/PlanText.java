@@ -1,5 +1,12 @@
 package org.jrestart.core;
 
+import org.jrestart.core.history.RestartLimit;
+import org.jrestart.core.launch.FailFast;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.Descriptor;
+import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Native;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,5 +1,7 @@
 package org.jrestart.core;
 
+import org.jrestart.core.posix.JRestartException;
+
 import java.security.SecureRandom;
 import java.util.Properties;
 

@@ -1,5 +1,7 @@
 package org.jrestart.core;
 
+import org.jrestart.core.posix.JRestartException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;

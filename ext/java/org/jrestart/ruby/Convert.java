@@ -1,16 +1,16 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.CloseMode;
-import org.jrestart.core.JRestartException;
 import org.jrestart.core.Options;
-import org.jrestart.core.Strategy;
+import org.jrestart.core.launch.CloseMode;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyBignum;
 import org.jruby.RubyBoolean;
 import org.jruby.RubyClass;
-import org.jruby.RubyFile;
 import org.jruby.RubyComplex;
+import org.jruby.RubyFile;
 import org.jruby.RubyFixnum;
 import org.jruby.RubyHash;
 import org.jruby.RubyIO;

@@ -1,10 +1,10 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Reaping;
 import org.jrestart.core.Plan;
-import org.jrestart.core.JRestartException;
-import org.jrestart.core.Warnings;
-import org.jrestart.core.Support;
+import org.jrestart.core.launch.Reaping;
+import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Support;
+import org.jrestart.core.posix.Warnings;
 import org.jruby.Ruby;
 import org.jruby.RubyModule;
 import org.jruby.runtime.builtin.IRubyObject;

@@ -1,7 +1,7 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Descriptor;
-import org.jrestart.core.FileType;
+import org.jrestart.core.posix.Descriptor;
+import org.jrestart.core.posix.FileType;
 import org.jruby.Ruby;
 import org.jruby.RubyClass;
 import org.jruby.RubyHash;

@@ -1,8 +1,8 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Detect;
-import org.jrestart.core.Proc;
-import org.jrestart.core.JRestartException;
+import org.jrestart.core.host.Detect;
+import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Proc;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyHash;

@@ -1,8 +1,8 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
-import org.jrestart.core.JRestartException;
-import org.jrestart.core.Wakeup;
+import org.jrestart.core.launch.Child;
+import org.jrestart.core.launch.Wakeup;
+import org.jrestart.core.posix.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyClass;
 import org.jruby.RubyComplex;

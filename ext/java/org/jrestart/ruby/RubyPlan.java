@@ -1,9 +1,9 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.Child;
-import org.jrestart.core.JRestartException;
 import org.jrestart.core.Plan;
-import org.jrestart.core.Strategy;
+import org.jrestart.core.launch.Child;
+import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.posix.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;

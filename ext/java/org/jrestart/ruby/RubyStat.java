@@ -1,7 +1,7 @@
 package org.jrestart.ruby;
 
-import org.jrestart.core.FileType;
-import org.jrestart.core.Stat;
+import org.jrestart.core.posix.FileType;
+import org.jrestart.core.posix.Stat;
 import org.jruby.Ruby;
 import org.jruby.RubyClass;
 import org.jruby.RubyModule;

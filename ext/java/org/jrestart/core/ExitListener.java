@@ -1,6 +1,0 @@
-package org.jrestart.core;
-
-/** Told the wait status of a command that ended while the launch layer watched it. */
-public interface ExitListener {
-    void exited(int waitStatus);
-}

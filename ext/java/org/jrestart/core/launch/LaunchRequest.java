@@ -1,0 +1,67 @@
+package org.jrestart.core.launch;
+
+import org.jrestart.core.posix.JRestartException;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A start or an exec as the launch layer carries it out: what runs, with what
+ * environment, descriptors and stdio, all decided and checked above it. The
+ * launch layer takes nothing else, so that it never reaches back into the
+ * decision.
+ */
+public final class LaunchRequest {
+    final List<byte[]> command;
+    final byte[] path;
+    final List<byte[]> environment;
+    final Strategy strategy;
+    final CloseMode close;
+    final int[] keep;
+    /** null for an exec in place, which keeps the cwd. */
+    final byte[] chdir;
+    final byte[] log;
+    final double delay;
+    final byte[] sleep;
+    /** Where the delay's /bin/sh writes "ID STATUS" once the command ends; null when nobody reads it. */
+    final byte[] statusFile;
+    final String statusId;
+
+    /**
+     * command is the argv as given (its first word names it in errors), path
+     * the file executed, environment NAME=value entries, sleep the absolute
+     * path of sleep(1) when delay > 0.
+     */
+    public LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
+                         CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep) {
+        this(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, null, null);
+    }
+
+    private LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
+                          CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep,
+                          byte[] statusFile, String statusId) {
+        this.command = Collections.unmodifiableList(new ArrayList<byte[]>(command));
+        this.path = path;
+        this.environment = Collections.unmodifiableList(new ArrayList<byte[]>(environment));
+        this.strategy = strategy;
+        this.close = close;
+        this.keep = keep.clone();
+        this.chdir = chdir;
+        this.log = log;
+        this.delay = delay;
+        this.sleep = sleep;
+        this.statusFile = statusFile;
+        this.statusId = statusId;
+    }
+
+    /** This request, with the delay's /bin/sh waiting for the command and writing "id status" to file. */
+    public LaunchRequest reportingStatus(byte[] file, String id) {
+        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id);
+    }
+
+    /** Which descriptors the new program keeps, decided now from what is open now. */
+    public Inheritance inheritance() throws JRestartException {
+        return close == CloseMode.SOCKETS ? Inheritance.sparingNonSockets(keep) : Inheritance.keeping(keep);
+    }
+}
