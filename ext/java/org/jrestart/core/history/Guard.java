@@ -37,33 +37,24 @@ public final class Guard {
      * within its window already. The returned Guard takes it back (release)
      * if the restart does not happen after all.
      */
-    public static Guard claim(StateDirectory directory, String key, final String name, final RestartLimit limit,
-                       final long now) throws JRestartException {
-        final Path file = directory.file(key, SUFFIX);
-        try {
-            directory.times(key, SUFFIX, HEADER, scope(name), now - limit.windowMillis(), now,
-                    new StateDirectory.Change<Void>() {
-                        @Override
-                        public Void apply(List<Long> recent) throws JRestartException {
-                            if (recent.size() >= limit.count()) throw refusal(file, name, limit, recent, now);
-                            recent.add(now);
-                            return null;
-                        }
-                    });
-            return new Guard(directory, key, name, now);
-        } catch (IOException e) {
-            throw JRestartException.state("the restart-loop guard cannot count this restart in " + file + " ("
-                    + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
-                    + "=off restarts without the guard");
-        }
+    public static Guard claim(StateDirectory directory, String key, String name, RestartLimit limit, long now)
+            throws JRestartException {
+        count(directory, key, name, limit, now, true, "cannot count this restart in ");
+        return new Guard(directory, key, name, now);
     }
 
     /**
      * Throws RESTART_LOOP as claim would, and counts nothing: for a restart
      * that happens later (an exec in place after its delay), counted then.
      */
-    public static void check(StateDirectory directory, String key, final String name, final RestartLimit limit,
-                      final long now) throws JRestartException {
+    public static void check(StateDirectory directory, String key, String name, RestartLimit limit, long now)
+            throws JRestartException {
+        count(directory, key, name, limit, now, false, "cannot read the count of restarts in ");
+    }
+
+    /** Refuses one restart too many at now; with add, counts this one. */
+    private static void count(StateDirectory directory, String key, final String name, final RestartLimit limit,
+                              final long now, final boolean add, String failing) throws JRestartException {
         final Path file = directory.file(key, SUFFIX);
         try {
             directory.times(key, SUFFIX, HEADER, scope(name), now - limit.windowMillis(), now,
@@ -71,13 +62,13 @@ public final class Guard {
                         @Override
                         public Void apply(List<Long> recent) throws JRestartException {
                             if (recent.size() >= limit.count()) throw refusal(file, name, limit, recent, now);
+                            if (add) recent.add(now);
                             return null;
                         }
                     });
         } catch (IOException e) {
-            throw JRestartException.state("the restart-loop guard cannot read the count of restarts in " + file
-                    + " (" + StateDirectory.reason(e) + "); nothing was started. " + RestartLimit.VARIABLE
-                    + "=off restarts without the guard");
+            throw JRestartException.state("the restart-loop guard " + failing + file + " (" + StateDirectory.reason(e)
+                    + "); nothing was started. " + RestartLimit.VARIABLE + "=off restarts without the guard");
         }
     }
 

@@ -241,7 +241,7 @@ public final class RestartRecord {
      * not happen.
      */
     public static Pending write(final StateDirectory directory, final String key, List<byte[]> command, String reason,
-                         final Mechanism mechanism, int pid, long now) throws JRestartException {
+                                final Mechanism mechanism, int pid, long now) throws JRestartException {
         final Path file = directory.file(key, ".record");
         final Path status = directory.file(key, ".status");
         final String id = Long.toHexString(IDS.nextLong());

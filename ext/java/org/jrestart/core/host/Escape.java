@@ -37,8 +37,8 @@ public final class Escape {
      * env (a null value unsets the name there) and delay; throws where that
      * is not allowed.
      */
-    public static List<byte[]> through(Manager unit, List<byte[]> command, byte[] chdir, byte[] log, Map<String, byte[]> env,
-                                double delay) throws JRestartException {
+    public static List<byte[]> through(Manager unit, List<byte[]> command, byte[] chdir, byte[] log,
+                                       Map<String, byte[]> env, double delay) throws JRestartException {
         boolean user = unit.command.contains("--user");
         String name = Native.text(command.get(0));
         if (!user && Native.LIBC.geteuid() != 0) {
