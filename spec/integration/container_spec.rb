@@ -154,6 +154,26 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
     File.write("/proc/sys/fs/nr_open", nr_open.to_s) if nr_open && nr_open < limit
   end
 
+  # Issue 17 item 9: the exec in place slept (long)(delay * 1000) for any delay; one
+  # maximum now holds for every path, in place too.
+  it "plan(delay:) refuses more than a day for a restart in place too (the JVM is PID 1)" do
+    script = <<~RUBY
+      require "jrestart"
+      puts JRestart.plan(delay: 1).to_s[/^ *in place .*/]
+      begin
+        JRestart.plan(delay: 10**9)
+        puts "accepted"
+      rescue ArgumentError => e
+        puts e.message
+      end
+    RUBY
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START),
+            "-e", script]
+    out = IO.popen(argv, err: %i[child out], &:read)
+    expect(out).to match(/^ *in place +nothing started from here outlives this container/)
+    expect(out).to match(/^delay: must be at most 86400 seconds \(one day\), got 1000000000/)
+  end
+
   # The host pid of the process that has pid ns_pid in the pid namespace of host_pid.
   def host_pid_in_namespace_of(host_pid, ns_pid)
     namespace = File.readlink("/proc/#{host_pid}/ns/pid")
