@@ -106,21 +106,28 @@ RSpec.describe "restart! without delay: the command's stdout and stderr, and the
     end
   end
 
+  # A real supervisord runs the service, but its program's environment names a
+  # server URL nobody listens on (environment= overrides supervisord's own
+  # SUPERVISOR_SERVER_URL): the detected supervisorctl fails at once, and its
+  # output comes back through the pipe, no log: given.
   it "still raises with a detected manager client's output without log: supervisorctl that cannot reach supervisord" do
-    Dir.mktmpdir do |dir|
-      skip "supervisorctl is not installed (apt-get install supervisor)" unless system("command -v supervisorctl >/dev/null")
-      socket = File.join(dir, "supervisor.sock")
-      service = JRestartSpec::Processes::Service.new(env: {
-        "SUPERVISOR_ENABLED" => "1", "SUPERVISOR_PROCESS_NAME" => "svc", "SUPERVISOR_GROUP_NAME" => "svc",
-        "SUPERVISOR_SERVER_URL" => "unix://#{socket}"
-      })
+    skip "supervisord is not installed (apt-get install supervisor)" unless system("command -v supervisord >/dev/null") || ENV["CI"]
+
+    Dir.mktmpdir("jrestart-client-output") do |dir|
+      socket = File.join(dir, "nowhere.sock")
+      supervised = JRestartSpec::Supervised.create("supervisord", dir, JRestartSpec::Loopback.free_port,
+                                                   service: File.expand_path("../support/restartable_service.rb", __dir__),
+                                                   env: { "SUPERVISOR_SERVER_URL" => "unix://#{socket}" })
       begin
-        reply = service.call("restart!", argv: [], options: {})
-        expect(reply).to include("error" => "JRestart::Error")
-        expect(reply["message"]).to match(/the restart command supervisorctl failed at once \(exit status \d+\).*Its output: unix:\/\/#{Regexp.escape(socket)} no such file/)
-        expect(service.serving_pid).to eq(service.pid)
+        expect(supervised.start).to be_truthy
+        pid = supervised.answering_pid
+        expect(pid).to be_a(Integer), "the service never answered"
+        reply = JRestartSpec::Loopback.ask(supervised.port, "restart-bare").to_s
+        expect(reply).to match(/\Aerror JRestart::Error: the restart command supervisorctl failed at once \(exit status \d+\)/)
+        expect(reply).to match(/Its output: unix:\/\/#{Regexp.escape(socket)} no such file/)
+        expect(JRestartSpec::Loopback.ask(supervised.port, "pid")).to eq(pid.to_s)
       ensure
-        service.stop
+        expect(supervised.stop).to be(true), "processes of this run were left running"
       end
     end
   end
