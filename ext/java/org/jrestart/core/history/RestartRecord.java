@@ -1,6 +1,7 @@
 package org.jrestart.core.history;
 
 import org.jrestart.core.launch.ExitListener;
+import org.jrestart.core.launch.LaunchRequest;
 import org.jrestart.core.launch.Reexec;
 import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Native;
@@ -207,21 +208,7 @@ public final class RestartRecord {
 
     /** The environment entries of an exec in place: environment with record's id (none without a record). */
     public static List<byte[]> identify(List<byte[]> environment, Pending record) {
-        byte[] prefix = (ID_VARIABLE + "=").getBytes(StandardCharsets.US_ASCII);
-        List<byte[]> entries = new ArrayList<byte[]>(environment.size() + 1);
-        for (byte[] entry : environment) {
-            if (!startsWith(entry, prefix)) entries.add(entry);
-        }
-        if (record != null) entries.add((ID_VARIABLE + "=" + record.id).getBytes(StandardCharsets.US_ASCII));
-        return entries;
-    }
-
-    private static boolean startsWith(byte[] bytes, byte[] prefix) {
-        if (bytes.length < prefix.length) return false;
-        for (int i = 0; i < prefix.length; i++) {
-            if (bytes[i] != prefix[i]) return false;
-        }
-        return true;
+        return LaunchRequest.setting(environment, ID_VARIABLE, record == null ? null : record.id);
     }
 
     /** The key a service's files go by when no manager was detected: this JVM's own command line. */

@@ -2,6 +2,7 @@ package org.jrestart.core.launch;
 
 import org.jrestart.core.posix.JRestartException;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -58,6 +59,29 @@ public final class LaunchRequest {
     /** This request, with the delay's /bin/sh waiting for the command and writing "id status" to file. */
     public LaunchRequest reportingStatus(byte[] file, String id) {
         return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id);
+    }
+
+    /**
+     * entries (NAME=value) with every entry of name taken out, and name=value
+     * added unless value is null: what a new image must see of a variable
+     * only this process sets (never one inherited from an earlier image).
+     */
+    public static List<byte[]> setting(List<byte[]> entries, String name, String value) {
+        byte[] prefix = (name + "=").getBytes(StandardCharsets.UTF_8);
+        List<byte[]> result = new ArrayList<byte[]>(entries.size() + 1);
+        for (byte[] entry : entries) {
+            if (!startsWith(entry, prefix)) result.add(entry);
+        }
+        if (value != null) result.add((name + "=" + value).getBytes(StandardCharsets.UTF_8));
+        return result;
+    }
+
+    private static boolean startsWith(byte[] bytes, byte[] prefix) {
+        if (bytes.length < prefix.length) return false;
+        for (int i = 0; i < prefix.length; i++) {
+            if (bytes[i] != prefix[i]) return false;
+        }
+        return true;
     }
 
     /** Which descriptors the new program keeps, decided now from what is open now. */

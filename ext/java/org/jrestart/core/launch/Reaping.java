@@ -9,7 +9,6 @@ import org.jrestart.core.posix.Native;
 import org.jrestart.core.posix.Support;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -76,26 +75,12 @@ public final class Reaping {
 
     /** env with HAND_OVER naming the children not reaped yet (replacing any such entry), for reexec!. */
     static List<byte[]> handOver(List<byte[]> env) {
-        byte[] prefix = (HAND_OVER + "=").getBytes(StandardCharsets.UTF_8);
-        List<byte[]> result = new ArrayList<byte[]>();
-        for (byte[] entry : env) {
-            if (!startsWith(entry, prefix)) result.add(entry);
-        }
         StringBuilder pids = new StringBuilder();
         for (Child child : UNREAPED) {
             if (pids.length() > 0) pids.append(',');
             pids.append(child.pid);
         }
-        if (pids.length() > 0) result.add((HAND_OVER + "=" + pids).getBytes(StandardCharsets.UTF_8));
-        return result;
-    }
-
-    private static boolean startsWith(byte[] bytes, byte[] prefix) {
-        if (bytes.length < prefix.length) return false;
-        for (int i = 0; i < prefix.length; i++) {
-            if (bytes[i] != prefix[i]) return false;
-        }
-        return true;
+        return LaunchRequest.setting(env, HAND_OVER, pids.length() > 0 ? pids.toString() : null);
     }
 
     /**
