@@ -31,9 +31,6 @@ public final class Options {
     Strategy strategy = Strategy.SPAWN;
     String reason;
 
-    /** The longest reason a restart record keeps, in UTF-8 bytes. */
-    public static final int REASON_LIMIT = 1024;
-
     public Options close(CloseMode mode) {
         close = mode;
         return this;
@@ -82,7 +79,7 @@ public final class Options {
 
     /**
      * Why this restart is asked for, in words (a restart only): the record the
-     * new JVM reads carries it. At most REASON_LIMIT bytes of UTF-8, no NUL.
+     * new JVM reads carries it. At most RestartRecord.REASON_LIMIT bytes of UTF-8, no NUL.
      */
     public Options reason(String why) {
         reason = why;

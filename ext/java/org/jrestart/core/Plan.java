@@ -42,9 +42,9 @@ import java.util.Map;
 /**
  * What a restart, a launch or an exec in place will do, decided and checked
  * once, before anything is done: the command and where it came from, the
- * file that runs, the strategy, and what the new program gets. The launchers
- * and Reexec carry out a Plan and nothing else, so what a plan shows is what
- * happens. Immutable; the descriptor table is listed only when asked for.
+ * file that runs, the strategy, and what the new program gets. The launch
+ * layer carries out the LaunchRequest a Plan makes of itself and nothing
+ * else, so what a plan shows is what happens. Immutable; the descriptor table is listed only when asked for.
  */
 public final class Plan {
     /** Where the command came from. */
@@ -356,9 +356,9 @@ public final class Plan {
         if (reason == null) return;
         if (reason.indexOf('\0') >= 0) throw JRestartException.invalid("reason: contains a NUL character");
         int length = reason.getBytes(StandardCharsets.UTF_8).length;
-        if (length > Options.REASON_LIMIT) {
-            throw JRestartException.invalid("reason: is " + length + " bytes long; at most " + Options.REASON_LIMIT
-                    + " are kept");
+        if (length > RestartRecord.REASON_LIMIT) {
+            throw JRestartException.invalid("reason: is " + length + " bytes long; at most "
+                    + RestartRecord.REASON_LIMIT + " are kept");
         }
     }
 

@@ -58,8 +58,8 @@ public final class RestartRecord {
     private static final String FORMAT = "jrestart-record-1";
     /** A record holds a command line (in place: the JVM's own, class path and all), so more than a count. */
     private static final int RECORD_LIMIT = 1024 * 1024;
-    /** As restart!'s reason: takes. */
-    private static final int REASON_LIMIT = 1024;
+    /** The longest reason a record keeps, in UTF-8 bytes: restart!'s reason: is refused beyond it. */
+    public static final int REASON_LIMIT = 1024;
     private static final SecureRandom IDS = new SecureRandom();
     private static RestartRecord last;
     private static boolean claimed;

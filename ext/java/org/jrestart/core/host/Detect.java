@@ -262,5 +262,4 @@ public final class Detect {
         }
         return lines;
     }
-
 }
