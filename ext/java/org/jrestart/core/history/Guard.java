@@ -85,14 +85,7 @@ public final class Guard {
     /** Takes back the restart claim counted, when it did not happen. */
     public void release() {
         try {
-            directory.times(key, SUFFIX, HEADER, scope(name), Long.MIN_VALUE, Long.MAX_VALUE,
-                    new StateDirectory.Change<Void>() {
-                        @Override
-                        public Void apply(List<Long> recent) {
-                            recent.remove(Long.valueOf(at));
-                            return null;
-                        }
-                    });
+            directory.forget(key, SUFFIX, HEADER, scope(name), at);
         } catch (IOException | JRestartException e) {
             // Counting one restart too many errs on the side that keeps the service up.
         }

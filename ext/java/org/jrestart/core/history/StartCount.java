@@ -78,17 +78,10 @@ public final class StartCount {
     /** Takes back the start claim() recorded, and only that one, when the restart did not happen after all. */
     public void release() {
         if (claimed < 0) return;
-        final long mine = claimed;
+        long mine = claimed;
         claimed = -1;
         try {
-            directory.times(key(), SUFFIX, HEADER, scope(), Long.MIN_VALUE, Long.MAX_VALUE,
-                    new StateDirectory.Change<Void>() {
-                        @Override
-                        public Void apply(List<Long> recent) {
-                            recent.remove(Long.valueOf(mine));
-                            return null;
-                        }
-                    });
+            directory.forget(key(), SUFFIX, HEADER, scope(), mine);
         } catch (IOException | JRestartException e) {
             // Counting one start too many errs on the side that keeps the service up.
         }

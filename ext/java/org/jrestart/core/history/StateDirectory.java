@@ -130,20 +130,15 @@ public final class StateDirectory {
     private static StateDirectory fallback(List<String> refused) {
         Path plain = Paths.get(VAR_TMP, prefix());
         boolean exists = Files.exists(plain, LinkOption.NOFOLLOW_LINKS);
-        if (exists) {
-            String problem = usable(plain, true);
-            if (problem == null) return new StateDirectory(plain);
-            refused.add(plain + " cannot hold jrestart's restart state: " + problem);
-        }
         // One created by an earlier JVM wins over a fresh plain one: its counts are there.
-        StateDirectory spare = spare();
+        StateDirectory spare = exists ? null : spare();
         if (spare != null) return spare;
-        if (!exists) {
-            String problem = usable(plain, true);
-            if (problem == null) return new StateDirectory(plain);
-            refused.add(plain + " cannot hold jrestart's restart state: " + problem);
-            return null;
-        }
+        String problem = usable(plain, true);
+        if (problem == null) return new StateDirectory(plain);
+        refused.add(plain + " cannot hold jrestart's restart state: " + problem);
+        if (!exists) return null;
+        spare = spare();
+        if (spare != null) return spare;
         Path created;
         try {
             created = Files.createTempDirectory(Paths.get(VAR_TMP), prefix() + "-",
@@ -402,6 +397,21 @@ public final class StateDirectory {
                     write(file, text.toString().getBytes(StandardCharsets.UTF_8));
                 }
                 return result;
+            }
+        });
+    }
+
+    /**
+     * Takes time back out of a file of times (as times() keeps them): a
+     * restart or a start counted for something that did not happen.
+     */
+    void forget(String key, String suffix, String header, String scope, final long time)
+            throws IOException, JRestartException {
+        times(key, suffix, header, scope, Long.MIN_VALUE, Long.MAX_VALUE, new Change<Void>() {
+            @Override
+            public Void apply(List<Long> times) {
+                times.remove(Long.valueOf(time));
+                return null;
             }
         });
     }
