@@ -4,7 +4,6 @@ require "fileutils"
 require "json"
 require "tempfile"
 require "timeout"
-require "tmpdir"
 require_relative "jruby"
 
 module JRestartSpec
@@ -71,19 +70,7 @@ module JRestartSpec
     private
 
     def unprivileged(user, argv)
-      @copy = Dir.mktmpdir("jrestart-probe")
-      File.chmod(0o755, @copy)
-      FileUtils.cp_r([JRuby::LIB, SCRIPT], @copy)
-      argv = argv.map do |word|
-        if word == JRuby::LIB then File.join(@copy, "lib")
-        elsif word == SCRIPT then File.join(@copy, File.basename(SCRIPT))
-        elsif word.end_with?(".jar")
-          FileUtils.cp(word, @copy)
-          File.join(@copy, File.basename(word))
-        else word
-        end
-      end
-      FileUtils.chmod_R("a+rX", @copy)
+      argv, @copy = JRuby.readable_copy(argv, SCRIPT)
       ["/usr/bin/setpriv", "--reuid=#{user}", "--regid=#{user}", "--clear-groups", "--", *argv]
     end
   end

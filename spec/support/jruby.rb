@@ -1,5 +1,8 @@
 # frozen_string_literal: true
 
+require "fileutils"
+require "tmpdir"
+
 module JRestartSpec
   # Another JRuby like the one running now, for the specs, the demo and the
   # bench: every process they start that runs Ruby starts this way.
@@ -23,6 +26,27 @@ module JRestartSpec
         jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
         [File.join(ENV_JAVA.fetch("java.home"), "bin", "java"), *jvm_options, "-jar", jar, "-I", LIB]
       end
+    end
+
+    # argv for another user (setpriv) to run: lib/, the directory of script
+    # and every jar argv names are copied into a new directory anyone can
+    # read, since the work tree may sit where that user cannot (/root), and
+    # argv points into it. Returns [argv, the directory]; the caller removes it.
+    def readable_copy(argv, script)
+      copy = Dir.mktmpdir("jrestart-unprivileged")
+      File.chmod(0o755, copy)
+      FileUtils.cp_r([LIB, File.dirname(script)], copy)
+      argv = argv.map do |word|
+        if word == LIB then File.join(copy, "lib")
+        elsif word == script then File.join(copy, File.basename(File.dirname(script)), File.basename(script))
+        elsif word.end_with?(".jar")
+          FileUtils.cp(word, copy)
+          File.join(copy, File.basename(word))
+        else word
+        end
+      end
+      FileUtils.chmod_R("a+rX", copy)
+      [argv, copy]
     end
   end
 end

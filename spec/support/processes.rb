@@ -188,19 +188,7 @@ module JRestartSpec
       private
 
       def unprivileged(user, command)
-        @copy = Dir.mktmpdir("jrestart-unprivileged")
-        File.chmod(0o755, @copy)
-        FileUtils.cp_r([JRuby::LIB, File.dirname(SERVICE)], @copy)
-        command = command.map do |word|
-          if word == JRuby::LIB then File.join(@copy, "lib")
-          elsif word == SERVICE then File.join(@copy, "support", File.basename(SERVICE))
-          elsif word.end_with?(".jar")
-            FileUtils.cp(word, @copy)
-            File.join(@copy, File.basename(word))
-          else word
-          end
-        end
-        FileUtils.chmod_R("a+rX", @copy)
+        command, @copy = JRuby.readable_copy(command, SERVICE)
         ["/usr/bin/setpriv", "--reuid=#{user}", "--regid=#{user == "nobody" ? "nogroup" : user}", "--clear-groups",
          "--", "/usr/bin/env", "HOME=#{@copy}", *command]
       end
