@@ -23,6 +23,8 @@ public final class Detect {
     private static final List<String> SUPERVISOR_ENV = Arrays.asList(
             "SUPERVISOR_ENABLED", "SUPERVISOR_PROCESS_NAME", "SUPERVISOR_GROUP_NAME", "SUPERVISOR_SERVER_URL");
     private static final int MAX_ANCESTORS = 64;
+    private static final int PARENT = 0;
+    private static final int SESSION = 1;
     private static final Pattern USER_MANAGER = Pattern.compile("user@\\d+\\.service");
     // The small inits containers run as PID 1 in front of the service.
     private static final List<String> CONTAINER_INITS = Arrays.asList("tini", "dumb-init", "catatonit", "docker-init");
@@ -67,7 +69,7 @@ public final class Detect {
         List<String> evidence = new ArrayList<String>();
         if (pid == 1) {
             evidence.add("this process is PID 1 of its pid namespace");
-        } else if (parentOf(pid) == 1) {
+        } else if (stat(pid)[PARENT] == 1) {
             String init = Proc.read("/proc/1/comm");
             init = init == null ? "" : init.trim();
             if (!CONTAINER_INITS.contains(init)) return null;
@@ -103,14 +105,16 @@ public final class Detect {
     }
 
     private static List<Ancestor> ancestors(int pid, boolean withinSession) {
-        int session = withinSession ? sessionOf(pid) : 0;
+        int[] stat = stat(pid);
+        int session = stat[SESSION];
         List<Ancestor> chain = new ArrayList<Ancestor>();
         for (int i = 0; i < MAX_ANCESTORS; i++) {
-            pid = parentOf(pid);
+            pid = stat[PARENT];
             if (pid <= 1) break;
             String comm = Proc.read("/proc/" + pid + "/comm");
             chain.add(new Ancestor(pid, comm == null ? "" : comm.trim()));
-            if (withinSession && sessionOf(pid) != session) break;
+            stat = stat(pid);
+            if (withinSession && stat[SESSION] != session) break;
         }
         return chain;
     }
@@ -231,22 +235,24 @@ public final class Detect {
                         : "only " + String.join(", ", supervisor) + " of the SUPERVISOR_* variables");
     }
 
-    /** The parent pid from /proc/PID/stat; 0 if unknown. */
-    private static int parentOf(int pid) {
-        return statField(pid, 1);
-    }
-
-    /** The session id from /proc/PID/stat; 0 if unknown. */
-    private static int sessionOf(int pid) {
-        return statField(pid, 3);
-    }
-
-    /** Field index (0: the state) after the parenthesised comm of /proc/PID/stat, which may hold spaces; 0 if unknown. */
-    private static int statField(int pid, int index) {
+    /**
+     * The parent pid and the session id (at PARENT, SESSION) from one read of
+     * /proc/PID/stat, after the parenthesised comm, which may hold spaces;
+     * 0 where unknown.
+     */
+    private static int[] stat(int pid) {
+        int[] values = new int[2];
         String stat = Proc.read("/proc/" + pid + "/stat");
         int end = stat == null ? -1 : stat.lastIndexOf(") ");
-        if (end < 0) return 0;
+        if (end < 0) return values;
+        // After the comm: state, ppid, pgrp, session.
         String[] fields = stat.substring(end + 2).split(" ");
+        values[PARENT] = field(fields, 1);
+        values[SESSION] = field(fields, 3);
+        return values;
+    }
+
+    private static int field(String[] fields, int index) {
         try {
             return fields.length > index ? Integer.parseInt(fields[index]) : 0;
         } catch (NumberFormatException e) {
