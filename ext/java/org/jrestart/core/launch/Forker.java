@@ -47,9 +47,9 @@ final class Forker {
     // What the child reports before _exit(127): the step that failed and errno.
     private static final int REPORT_SIZE = 8;
     private static final String[] STEPS = {
-        "setsid", "chdir", "stdin", "stdout", "stderr", "close", "keep", "signals", "execve"};
+        "setsid", "chdir", "stdin", "stdout", "stderr", "close", "keep", "signals", "execve", "spare"};
     private static final int SETSID = 0, CHDIR = 1, STDIN = 2, STDOUT = 3, STDERR = 4, CLOSE = 5, KEEP = 6,
-            SIGNALS = 7, EXECVE = 8;
+            SIGNALS = 7, EXECVE = 8, SPARE = 9;
 
     private Forker() {
     }
@@ -67,6 +67,9 @@ final class Forker {
         int[] keep;
         /** Inheritance.untouched: every other descriptor above 2 is closed. */
         int[] untouched;
+        /** Inheritance.Pinned: pinned[i] is dup2'ed onto spared[i] before the closes. */
+        int[] pinned;
+        int[] spared;
         /** The open descriptors, listed before the fork where close_range is missing. */
         int[] open;
         int[] ignored;
@@ -101,8 +104,12 @@ final class Forker {
             throw JRestartException.errno(Native.errno(), "pipe2 (launching " + Native.text(command) + ")");
         }
         try {
-            // The child's stdio is dup2'ed over 0-2: the status pipe must not be among them.
+            // The child's stdio is dup2'ed over 0-2, and the pinned descriptors over
+            // untouched numbers: the status pipe must be none of them.
             plan.status = Launcher.aboveStdio(pipe[1]);
+            if (Arrays.binarySearch(plan.untouched, plan.status) >= 0) {
+                plan.status = Launcher.above(plan.status, plan.untouched[plan.untouched.length - 1] + 1);
+            }
         } catch (JRestartException e) {
             Native.LIBC.close(pipe[0]);
             throw e;
@@ -190,6 +197,9 @@ final class Forker {
         if (Native.LIBC.dup2(p.stdin, 0) == -1) fail(p, STDIN);
         if (Native.LIBC.dup2(p.stdout, 1) == -1) fail(p, STDOUT);
         if (Native.LIBC.dup2(1, 2) == -1) fail(p, STDERR);
+        for (int i = 0; i < p.pinned.length; i++) {
+            if (Native.LIBC.dup2(p.pinned[i], p.spared[i]) == -1) fail(p, SPARE);
+        }
         if (p.open != null) {
             for (int fd : p.open) {
                 if (fd > 2 && fd != p.status && Arrays.binarySearch(p.untouched, fd) < 0) Native.LIBC.close(fd);

@@ -1,9 +1,13 @@
 package org.jrestart.core.launch;
 
+import jnr.constants.platform.Errno;
+import jnr.constants.platform.Fcntl;
 import org.jrestart.core.posix.Descriptor;
 import org.jrestart.core.posix.Descriptors;
 import org.jrestart.core.posix.FileType;
 import org.jrestart.core.posix.JRestartException;
+import org.jrestart.core.posix.Linux;
+import org.jrestart.core.posix.Native;
 
 import java.util.Arrays;
 import java.util.List;
@@ -16,6 +20,11 @@ import java.util.List;
  * including descriptors other threads open after the decision was made.
  */
 public final class Inheritance {
+    private static final int F_GETFD = Fcntl.F_GETFD.intValue();
+    private static final int EBADF = Errno.EBADF.intValue();
+    private static final int EMFILE = Errno.EMFILE.intValue();
+    private static final int EINVAL = Errno.EINVAL.intValue();
+
     /** Named by keep: inherited even where the JVM marked them close-on-exec. Sorted. */
     final int[] keep;
     /**
@@ -63,6 +72,72 @@ public final class Inheritance {
             if (d.fd > 2 && Arrays.binarySearch(keep, d.fd) < 0 && d.type != FileType.SOCKET) fds[count++] = d.fd;
         }
         return new Inheritance(keep, Arrays.copyOf(fds, count));
+    }
+
+    /**
+     * Holds each spared descriptor that would survive the exec (not
+     * close-on-exec) by a close-on-exec duplicate above every untouched number,
+     * and looks at that duplicate's type: a number is only a name, and another
+     * thread may close a listed file and open a socket under its number before
+     * the child starts. The child dup2s each duplicate onto its number, so it
+     * gets exactly the file that was looked at, never a socket. In a table full
+     * up to its limit there is no room for a duplicate: such a file is passed
+     * by its number, as listed.
+     */
+    Pinned pin() throws JRestartException {
+        int[] from = new int[spare.length];
+        int[] to = new int[spare.length];
+        int[] unpinned = new int[spare.length];
+        int count = 0;
+        int left = 0;
+        int floor = untouched.length == 0 ? 3 : untouched[untouched.length - 1] + 1;
+        try {
+            for (int fd : spare) {
+                int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
+                // Closed meanwhile, or closed by the exec anyway: the child closes the number.
+                if (flags == -1 || (flags & Linux.FD_CLOEXEC) != 0) continue;
+                int copy = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, floor);
+                if (copy < 0) {
+                    int errno = Native.errno();
+                    if (errno == EBADF) continue;
+                    if (errno == EMFILE || errno == EINVAL) {
+                        unpinned[left++] = fd;
+                        continue;
+                    }
+                    throw JRestartException.errno(errno, "fcntl(F_DUPFD_CLOEXEC) holding fd " + fd
+                            + " for the child (close: :sockets keeps every descriptor that is not a socket)");
+                }
+                from[count] = copy;
+                to[count++] = fd;
+                FileType type = Descriptors.typeOf(copy);
+                if (type == null || type == FileType.SOCKET) Native.LIBC.close(from[--count]);
+            }
+        } catch (JRestartException | RuntimeException e) {
+            for (int i = 0; i < count; i++) Native.LIBC.close(from[i]);
+            throw e;
+        }
+        int[] spared = Arrays.copyOf(to, count + left);
+        System.arraycopy(unpinned, 0, spared, count, left);
+        Arrays.sort(spared);
+        return new Pinned(new Inheritance(keep, spared), Arrays.copyOf(from, count), Arrays.copyOf(to, count));
+    }
+
+    /** A launch's inheritance with its spared descriptors held: from[i] goes onto to[i] in the child. */
+    static final class Pinned implements AutoCloseable {
+        final Inheritance inheritance;
+        final int[] from;
+        final int[] to;
+
+        Pinned(Inheritance inheritance, int[] from, int[] to) {
+            this.inheritance = inheritance;
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public void close() {
+            for (int fd : from) Native.LIBC.close(fd);
+        }
     }
 
     public boolean untouched(int fd) {

@@ -78,13 +78,14 @@ public final class Launcher {
         List<byte[]> argv = argv(request);
         Pointer argvp = Native.cStringArray(argv, "argument");
         Pointer envp = Native.cStringArray(request.environment, "environment entry");
-        Inheritance inheritance;
+        Inheritance.Pinned inheritance = null;
         int logFd;
         try {
-            inheritance = request.inheritance();
+            inheritance = request.inheritance().pin();
             // Opened last: nothing after it can refuse the request before the spawn.
             logFd = output >= 0 ? duplicate(output) : request.log == null ? -1 : openLog(request.log);
         } catch (JRestartException e) {
+            if (inheritance != null) inheritance.close();
             throw e.within(" (launching " + Native.text(command) + ")");
         }
 
@@ -108,18 +109,21 @@ public final class Launcher {
         } finally {
             if (child == null && reaping != null) reaping.giveBack();
             if (logFd >= 0) Native.LIBC.close(logFd);
+            inheritance.close();
         }
     }
 
-    private static Child fork(LaunchRequest request, byte[] executable, Pointer argvp, Pointer envp, Inheritance inheritance,
-                              int logFd) throws JRestartException {
+    private static Child fork(LaunchRequest request, byte[] executable, Pointer argvp, Pointer envp,
+                              Inheritance.Pinned inheritance, int logFd) throws JRestartException {
         Forker.ChildSetup setup = new Forker.ChildSetup();
         setup.path = Native.cStringMemory(executable, "command");
         setup.argv = argvp;
         setup.envp = envp;
         setup.chdir = Native.cStringMemory(request.chdir, "chdir");
-        setup.keep = inheritance.keep;
-        setup.untouched = inheritance.untouched;
+        setup.keep = inheritance.inheritance.keep;
+        setup.untouched = inheritance.inheritance.untouched;
+        setup.pinned = inheritance.from;
+        setup.spared = inheritance.to;
         try {
             setup.stdin = openStdio(O_RDONLY);
             setup.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
@@ -148,8 +152,13 @@ public final class Launcher {
      * started with stdio closed): the child's stdio is dup2'ed over those.
      */
     static int aboveStdio(int fd) throws JRestartException {
-        if (fd > 2) return fd;
-        int moved = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, 3);
+        return above(fd, 3);
+    }
+
+    /** fd itself when it is at least floor, else a close-on-exec copy there (fd is closed). */
+    static int above(int fd, int floor) throws JRestartException {
+        if (fd >= floor) return fd;
+        int moved = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, floor);
         int errno = Native.errno();
         Native.LIBC.close(fd);
         if (moved < 0) throw JRestartException.errno(errno, "fcntl(F_DUPFD_CLOEXEC)");
@@ -180,7 +189,7 @@ public final class Launcher {
      */
     public static void prepare() throws JRestartException {
         Support.require("preparing posix_spawn");
-        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0])).close();
+        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0]).pin()).close();
         SocketInfo.of(-1);
         Reexec.class.getName();
         new IntByReference();
@@ -204,7 +213,7 @@ public final class Launcher {
         private boolean attrReady;
         private boolean actionsReady;
 
-        SpawnSetup(int logFd, byte[] chdir, Inheritance inheritance) throws JRestartException {
+        SpawnSetup(int logFd, byte[] chdir, Inheritance.Pinned inheritance) throws JRestartException {
             try {
                 check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
                 attrReady = true;
@@ -223,7 +232,11 @@ public final class Launcher {
                     check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, Native.cString(chdir, "chdir")),
                             "addchdir_np");
                 }
-                addCloses(actions, inheritance);
+                for (int i = 0; i < inheritance.from.length; i++) {
+                    check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, inheritance.from[i], inheritance.to[i]),
+                            "adddup2 spare " + inheritance.to[i]);
+                }
+                addCloses(actions, inheritance.inheritance);
             } catch (JRestartException | RuntimeException e) {
                 close();
                 throw e;
