@@ -101,7 +101,11 @@ STRATEGIES.each do |name|
     it "passes arguments as an argv, untouched by any shell" do
       args = ["a b", "$HOME", "`id`", "x;y", "'\"", "*"]
       pid = launch("/bin/sh", "-c", "sleep 60", "sh", *args)
-      expect(File.read("/proc/#{pid}/cmdline").split("\0")).to eq(["/bin/sh", "-c", "sleep 60", "sh", *args])
+      # launch returns once the exec has begun (the vfork's release, the status
+      # pipe's close-on-exec), which is before the kernel has set up the new argv.
+      cmdline = ""
+      wait_until(message: "pid #{pid}'s argv") { !(cmdline = File.read("/proc/#{pid}/cmdline")).empty? }
+      expect(cmdline.split("\0")).to eq(["/bin/sh", "-c", "sleep 60", "sh", *args])
     end
 
     it "looks a bare command name up in PATH and runs what it found" do
