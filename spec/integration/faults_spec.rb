@@ -27,14 +27,15 @@ RSpec.describe "JRestart under load and faults" do
         before = @service.call("census")
         result = @service.call("load", load: load.merge(strategy: strategy, churn: 2, bound: 60))
         expect(result["hung_workers"]).to eq(0)
-        expect(result["outcomes"]).to eq("ok" => load[:count])
-        expect(result["gcs"]).to be > 0
+        expect(result["outcomes"].keys).to eq(["ok"])
+        expect(result["launched"]).to be >= load[:count]
+        expect(result["gcs_during"]).to be >= 2 # Load::GCS_DURING: the collector ran while they launched
         after = settled_census(@service)
         expect(children_of(@service.pid)).to eq([])
         expect(own_targets(after["fds"])).to eq(own_targets(before["fds"]))
         expect(after["threads"]).to be <= before["threads"]
         expect(@service.serving_pid).to eq(@service.pid)
-        puts "\n    #{strategy}: #{load[:count]} launches, slowest call #{result["max_call_ms"]} ms, " \
+        puts "\n    #{strategy}: #{result["launched"]} launches, slowest call #{result["max_call_ms"]} ms, " \
              "#{result["gcs"]} GCs meanwhile"
       end
     end

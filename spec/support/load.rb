@@ -2,8 +2,12 @@
 
 module JRestartSpec
   # Many launches of /bin/true from many threads while other threads allocate
-  # hard enough to keep the garbage collector running.
+  # hard enough to keep the garbage collector running. The workers go on past
+  # count until the collector has run GCS_DURING times since they started: a
+  # fast machine would otherwise finish between two collections.
   class Load
+    GCS_DURING = 2
+
     def initialize(count:, threads:, strategy: "spawn", churn: 2, bound: 60)
       @count = count
       @threads = threads
@@ -19,7 +23,8 @@ module JRestartSpec
       work = Queue.new
       @count.times { |i| work << i }
       results = Queue.new
-      workers = Array.new(@threads) { Thread.new { launch_until_empty(work, results) } }
+      gcs_start = collections
+      workers = Array.new(@threads) { Thread.new { launch_until_done(work, results, gcs_start) } }
       # Bounded: a worker still running long after its share is a hang, reported, not waited for.
       hung = workers.count { |w| w.join(@bound * 10).nil? }
       stop = true
@@ -27,14 +32,19 @@ module JRestartSpec
       outcomes = Array.new(results.size) { results.pop }
       { "launched" => outcomes.size, "outcomes" => outcomes.map(&:first).tally,
         "max_call_ms" => (outcomes.map(&:last).max * 1000).round, "hung_workers" => hung,
-        "gcs" => collections - gcs_before }
+        "gcs" => collections - gcs_before, "gcs_during" => collections - gcs_start }
     end
 
     private
 
-    def launch_until_empty(work, results)
+    def launch_until_done(work, results, gcs_start)
+      deadline = clock + @bound
       loop do
-        work.pop(true)
+        begin
+          work.pop(true)
+        rescue ThreadError # count reached: on until the collector has run meanwhile, within the bound
+          break if collections - gcs_start >= GCS_DURING || clock > deadline
+        end
         started = clock
         begin
           status = JRestart.launch("/bin/true", strategy: @strategy).wait(@bound)
@@ -43,8 +53,6 @@ module JRestartSpec
           results << ["#{e.class}: #{e.message}", clock - started]
         end
       end
-    rescue ThreadError # the queue is empty
-      nil
     end
 
     def churn
