@@ -101,7 +101,8 @@ RSpec.describe "the restart-loop guard" do
       begin
         # All JVMs start before any is waited for: they boot in parallel.
         8.times { probes << JRestartSpec::GuardProbe.new(env.merge("JRESTART_LIMIT" => "5/900")) }
-        probes.each(&:ready)
+        # 8 JRuby boots at once on a small machine: minutes under load, not seconds.
+        probes.each { |probe| probe.ready(timeout: 240) }
         barrier = File.join(dir, "go")
         probes.each { |probe| probe.send_line("barrier #{barrier}") }
         sleep 0.5
