@@ -132,6 +132,29 @@ RSpec.describe "restart! without delay: the command's stdout and stderr, and the
     end
   end
 
+  # supervisorctl restart is a stop, a line printed, then a start. Its stdout is
+  # a pipe to this JVM when no log: is given, and the stop ends the JVM: the
+  # line met a pipe with no reader (SIGPIPE), and supervisord never got the
+  # start. Found by the orderly-stop work; the service stayed down.
+  it "restarts under a real supervisord with no options at all: supervisorctl outlives the JVM's end of its pipe" do
+    skip "supervisord is not installed (apt-get install supervisor)" unless system("command -v supervisord >/dev/null") || ENV["CI"]
+
+    Dir.mktmpdir("jrestart-client-pipe") do |dir|
+      supervised = JRestartSpec::Supervised.create("supervisord", dir, JRestartSpec::Loopback.free_port,
+                                                   service: File.expand_path("../support/restartable_service.rb", __dir__))
+      begin
+        expect(supervised.start).to be_truthy
+        pid = supervised.answering_pid
+        expect(pid).to be_a(Integer), "the service never answered"
+        reply = JRestartSpec::Loopback.ask(supervised.port, "restart-bare").to_s
+        expect(reply).to match(/\Arestarting \d+\z/).or(eq(""))
+        expect(supervised.answering_pid(other_than: pid)).to be_a(Integer), "supervisord never started the service again"
+      ensure
+        expect(supervised.stop).to be(true), "processes of this run were left running"
+      end
+    end
+  end
+
   it "names where a failing command's output went when it is not a manager client and there is no log:" do
     Dir.mktmpdir do |dir|
       service = JRestartSpec::Processes::Service.new

@@ -55,7 +55,11 @@ public final class FailFast {
         long offset = request.log == null ? 0 : size(request.log);
         Child child;
         try {
-            child = Launcher.launch(request, pipe == null ? -1 : pipe[1]);
+            // supervisorctl restart stops the service, prints, then starts it: after the
+            // stop this JVM, the pipe's reader, is gone, and the print would meet SIGPIPE
+            // (or EPIPE) and the start never come. The command holds a reader of its own,
+            // never read: a manager client's few lines fit in the pipe's buffer.
+            child = Launcher.launch(pipe == null ? request : request.keeping(pipe[0]), pipe == null ? -1 : pipe[1]);
         } catch (JRestartException | RuntimeException e) {
             if (pipe != null) Native.LIBC.close(pipe[0]);
             throw e;
@@ -149,10 +153,17 @@ public final class FailFast {
         }
     }
 
-    /** A close-on-exec pipe: [read end, write end]. */
+    /** A close-on-exec pipe: [read end, above 2; write end]. */
     private static int[] pipe() throws JRestartException {
         int[] fds = new int[2];
         if (Native.LIBC.pipe2(fds, O_CLOEXEC) != 0) throw JRestartException.errno(Native.errno(), "pipe2");
+        try {
+            // The command keeps the read end, and keep: takes no stdio number.
+            fds[0] = Launcher.aboveStdio(fds[0]);
+        } catch (JRestartException e) {
+            Native.LIBC.close(fds[1]);
+            throw e;
+        }
         return fds;
     }
 

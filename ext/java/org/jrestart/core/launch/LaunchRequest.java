@@ -4,6 +4,7 @@ import org.jrestart.core.posix.JRestartException;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -59,6 +60,15 @@ public final class LaunchRequest {
     /** This request, with the delay's /bin/sh waiting for the command and writing "id status" to file. */
     public LaunchRequest reportingStatus(byte[] file, String id) {
         return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id);
+    }
+
+    /** This request, with fd (above 2, open) kept by the command too. */
+    LaunchRequest keeping(int fd) {
+        int[] more = Arrays.copyOf(keep, keep.length + 1);
+        more[keep.length] = fd;
+        Arrays.sort(more);
+        return new LaunchRequest(command, path, environment, strategy, close, more, chdir, log, delay, sleep, statusFile,
+                statusId);
     }
 
     /**
