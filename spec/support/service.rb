@@ -99,10 +99,14 @@ $stdin.each_line do |line|
     when "exhaust_fds"
       # A full descriptor table: the soft RLIMIT_NOFILE lowered and the table filled up to it,
       # then "free" descriptors closed again. A "soft" limit of 3 leaves no descriptor to open at all.
+      # "inheritable" fills with files open across exec, as a library's own files may be.
       filler = []
       limit = request["soft"] || Dir.children("/proc/self/fd").size + request.fetch("headroom", 32)
       outcome = launch_limited.(argv, options, :NOFILE, limit) do
-        loop { filler << File.open(File::NULL) }
+        loop do
+          filler << File.open(File::NULL)
+          filler.last.close_on_exec = false if request["inheritable"]
+        end
       rescue Errno::EMFILE
         filler.pop(request.fetch("free", 0)).each(&:close)
       end

@@ -63,6 +63,8 @@ final class Forker {
         int stdin = -1;
         int stdout = -1;
         int status = -1;
+        /** Pinned by each attempt once its status pipe is open, into the four arrays below. */
+        Inheritance inheritance;
         /** Inheritance.keep: close-on-exec is cleared on these. */
         int[] keep;
         /** Inheritance.untouched: every other descriptor above 2 is closed. */
@@ -103,21 +105,35 @@ final class Forker {
         if (Native.LIBC.pipe2(pipe, O_CLOEXEC) != 0) {
             throw JRestartException.errno(Native.errno(), "pipe2 (launching " + Native.text(command) + ")");
         }
+        int[] untouched = plan.inheritance.untouched;
         try {
             // The child's stdio is dup2'ed over 0-2, and the pinned descriptors over
             // untouched numbers: the status pipe must be none of them.
             plan.status = Launcher.aboveStdio(pipe[1]);
-            if (Arrays.binarySearch(plan.untouched, plan.status) >= 0) {
-                plan.status = Launcher.above(plan.status, plan.untouched[plan.untouched.length - 1] + 1);
+            if (Arrays.binarySearch(untouched, plan.status) >= 0) {
+                plan.status = Launcher.above(plan.status, untouched[untouched.length - 1] + 1);
             }
         } catch (JRestartException e) {
             Native.LIBC.close(pipe[0]);
             throw e;
         }
+        Inheritance.Pinned pinned;
+        try {
+            pinned = plan.inheritance.pin(command);
+        } catch (JRestartException e) {
+            Native.LIBC.close(pipe[0]);
+            Native.LIBC.close(plan.status);
+            throw e;
+        }
+        plan.keep = pinned.inheritance.keep;
+        plan.untouched = pinned.inheritance.untouched;
+        plan.pinned = pinned.from;
+        plan.spared = pinned.to;
         int pid = Native.LIBC.fork();
         if (pid == 0) child(plan);
         int forkErrno = Native.errno();
         Native.LIBC.close(plan.status);
+        pinned.close();
         try {
             if (pid == -1) throw JRestartException.errno(forkErrno, "fork (launching " + Native.text(command) + ")");
             long outcome = await(pipe[0], plan.report, EXEC_TIMEOUT_MS);

@@ -82,9 +82,10 @@ public final class Inheritance {
      * the child starts. The child dup2s each duplicate onto its number, so it
      * gets exactly the file that was looked at, never a socket. In a table full
      * up to its limit there is no room for a duplicate: such a file is passed
-     * by its number, as listed.
+     * by its number, as listed. So a launch pins last, once it holds every
+     * descriptor it needs itself: the duplicates may take the table's last slots.
      */
-    Pinned pin() throws JRestartException {
+    Pinned pin(byte[] command) throws JRestartException {
         int[] from = new int[spare.length];
         int[] to = new int[spare.length];
         int[] unpinned = new int[spare.length];
@@ -105,7 +106,8 @@ public final class Inheritance {
                         continue;
                     }
                     throw JRestartException.errno(errno, "fcntl(F_DUPFD_CLOEXEC) holding fd " + fd
-                            + " for the child (close: :sockets keeps every descriptor that is not a socket)");
+                            + " for the child (close: :sockets keeps every descriptor that is not a socket; launching "
+                            + Native.text(command) + ")");
                 }
                 from[count] = copy;
                 to[count++] = fd;

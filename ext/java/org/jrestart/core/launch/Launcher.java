@@ -78,14 +78,11 @@ public final class Launcher {
         List<byte[]> argv = argv(request);
         Pointer argvp = Native.cStringArray(argv, "argument");
         Pointer envp = Native.cStringArray(request.environment, "environment entry");
-        Inheritance.Pinned inheritance = null;
         int logFd;
         try {
-            inheritance = request.inheritance().pin();
-            // Opened last: nothing after it can refuse the request before the spawn.
+            // Opened first: after it, only a full table or the spawn itself can refuse the request.
             logFd = output >= 0 ? duplicate(output) : request.log == null ? -1 : openLog(request.log);
         } catch (JRestartException e) {
-            if (inheritance != null) inheritance.close();
             throw e.within(" (launching " + Native.text(command) + ")");
         }
 
@@ -94,9 +91,10 @@ public final class Launcher {
         try {
             reaping = Reaping.Reservation.take(command);
             if (request.strategy == Strategy.FORK) {
-                child = fork(request, argv.get(0), argvp, envp, inheritance, logFd);
+                child = fork(request, argv.get(0), argvp, envp, logFd);
             } else {
-                try (SpawnSetup setup = new SpawnSetup(logFd, request.chdir, inheritance)) {
+                try (Inheritance.Pinned inheritance = request.inheritance().pin(command);
+                     SpawnSetup setup = new SpawnSetup(logFd, request.chdir, inheritance)) {
                     IntByReference pid = new IntByReference();
                     int rc = Native.LIBC.posix_spawn(pid, Native.cString(argv.get(0), "command"), setup.actions,
                             setup.attr, argvp, envp);
@@ -109,21 +107,17 @@ public final class Launcher {
         } finally {
             if (child == null && reaping != null) reaping.giveBack();
             if (logFd >= 0) Native.LIBC.close(logFd);
-            inheritance.close();
         }
     }
 
-    private static Child fork(LaunchRequest request, byte[] executable, Pointer argvp, Pointer envp,
-                              Inheritance.Pinned inheritance, int logFd) throws JRestartException {
+    private static Child fork(LaunchRequest request, byte[] executable, Pointer argvp, Pointer envp, int logFd)
+            throws JRestartException {
         Forker.ChildSetup setup = new Forker.ChildSetup();
         setup.path = Native.cStringMemory(executable, "command");
         setup.argv = argvp;
         setup.envp = envp;
         setup.chdir = Native.cStringMemory(request.chdir, "chdir");
-        setup.keep = inheritance.inheritance.keep;
-        setup.untouched = inheritance.inheritance.untouched;
-        setup.pinned = inheritance.from;
-        setup.spared = inheritance.to;
+        setup.inheritance = request.inheritance();
         try {
             setup.stdin = openStdio(O_RDONLY);
             setup.stdout = logFd >= 0 ? logFd : openStdio(O_WRONLY);
@@ -189,7 +183,7 @@ public final class Launcher {
      */
     public static void prepare() throws JRestartException {
         Support.require("preparing posix_spawn");
-        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0]).pin()).close();
+        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0]).pin(new byte[0])).close();
         SocketInfo.of(-1);
         Reexec.class.getName();
         new IntByReference();
