@@ -11,6 +11,7 @@ import org.jrestart.core.host.Manager;
 import org.jrestart.core.host.Notify;
 import org.jrestart.core.host.StartLimit;
 import org.jrestart.core.host.Systemctl;
+import org.jrestart.core.hooks.RestartHooks;
 import org.jrestart.core.launch.Child;
 import org.jrestart.core.launch.CloseMode;
 import org.jrestart.core.launch.ExecListener;
@@ -38,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a restart, a launch or an exec in place will do, decided and checked
@@ -151,6 +153,7 @@ public final class Plan {
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
+    private volatile List<String> late = Collections.emptyList();
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
                  int[] keep, byte[] sleep, byte[] notifySocket, boolean restart) {
@@ -525,6 +528,12 @@ public final class Plan {
                 : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
         RestartRecord.Pending record = null;
         try {
+            // Before anything is started or exec'd; a veto throws, and the guard takes its claim back.
+            late = RestartHooks.run(hookArgument());
+            if (!late.isEmpty()) {
+                Warnings.warn("the stop timeout (" + seconds(stopTimeoutNanos() / 1e9) + " s) passed while restart"
+                        + " hooks still ran, the restart goes on without them: " + String.join(", ", late));
+            }
             if (directory != null) {
                 record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
                         Proc.selfPid(), requested);
@@ -535,6 +544,41 @@ public final class Plan {
             if (guard != null) guard.release();
             throw e;
         }
+    }
+
+    /**
+     * The restart as its hooks see it (RestartHooks): JDK types only, as a
+     * hook may come from another class loader.
+     */
+    private Map<String, Object> hookArgument() {
+        long timeout = stopTimeoutNanos();
+        Map<String, Object> restart = new LinkedHashMap<String, Object>();
+        restart.put(RestartHooks.REASON, reason);
+        restart.put(RestartHooks.MECHANISM, mechanism().name().toLowerCase(Locale.ROOT));
+        List<String> words = new ArrayList<String>();
+        for (byte[] word : command) words.add(Native.text(word));
+        restart.put(RestartHooks.COMMAND, Collections.unmodifiableList(words));
+        restart.put(RestartHooks.DEADLINE_NANOS, System.nanoTime() + timeout);
+        restart.put(RestartHooks.DEADLINE_MILLIS, System.currentTimeMillis() + timeout / 1000000);
+        restart.put(RestartHooks.TIMEOUT_NANOS, timeout);
+        return Collections.unmodifiableMap(restart);
+    }
+
+    /**
+     * How long the restart hooks may take: 90 s, systemd's own default
+     * TimeoutStopSec (the stop-timeout option and the unit's own value come
+     * with the orderly stop).
+     */
+    long stopTimeoutNanos() {
+        return TimeUnit.SECONDS.toNanos(90);
+    }
+
+    /**
+     * The restart hooks still running when the deadline came, the running one
+     * first, of the last restart this plan executed; empty when all finished.
+     */
+    public List<String> lateHooks() {
+        return late;
     }
 
     /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */

@@ -51,6 +51,7 @@ public final class RubyJRestart {
         RubyClass standardError = runtime.getStandardError();
         RubyClass error = jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
         jrestart.defineClassUnder("RestartLoop", error, error.getAllocator());
+        jrestart.defineClassUnder("Vetoed", error, error.getAllocator());
         jrestart.defineAnnotatedMethods(RubyJRestart.class);
         jrestart.setConstant("LAUNCH_OPTIONS", defaults(runtime));
         return jrestart;
