@@ -147,10 +147,13 @@ public final class JRestart {
         return new RestartHook.Registration(entry);
     }
 
-    /** The first frame outside jrestart: where a hook was registered. */
+    /** The first frame outside jrestart and reflection: where a hook was registered. */
     private static String caller() {
         for (StackTraceElement frame : new Throwable().getStackTrace()) {
-            if (!frame.getClassName().startsWith("org.jrestart.")) return frame.toString();
+            String name = frame.getClassName();
+            boolean passing = name.startsWith("org.jrestart.") || name.startsWith("java.lang.reflect.")
+                    || name.startsWith("jdk.internal.reflect.") || name.startsWith("sun.reflect.");
+            if (!passing) return frame.toString();
         }
         return "an unknown place";
     }

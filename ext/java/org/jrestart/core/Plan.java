@@ -153,7 +153,6 @@ public final class Plan {
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
-    private volatile List<String> late = Collections.emptyList();
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
                  int[] keep, byte[] sleep, byte[] notifySocket, boolean restart) {
@@ -529,7 +528,7 @@ public final class Plan {
         RestartRecord.Pending record = null;
         try {
             // Before anything is started or exec'd; a veto throws, and the guard takes its claim back.
-            late = RestartHooks.run(hookArgument());
+            List<String> late = RestartHooks.run(hookArgument());
             if (!late.isEmpty()) {
                 Warnings.warn("the stop timeout (" + seconds(stopTimeoutNanos() / 1e9) + " s) passed while restart"
                         + " hooks still ran, the restart goes on without them: " + String.join(", ", late));
@@ -571,14 +570,6 @@ public final class Plan {
      */
     long stopTimeoutNanos() {
         return TimeUnit.SECONDS.toNanos(90);
-    }
-
-    /**
-     * The restart hooks still running when the deadline came, the running one
-     * first, of the last restart this plan executed; empty when all finished.
-     */
-    public List<String> lateHooks() {
-        return late;
     }
 
     /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */
