@@ -69,6 +69,8 @@ RSpec.describe "jrestart in one JVM with several JRuby runtimes and the Java fac
     expect(locations.last).to start_with("ProcessWideProbe.")
     expect(out).to include("runtime 2: started")
     expect(lines).to eq(["hook 1 spawn", "hook 2 spawn", "hook 3 SPAWN", "started"]), out.join("\n")
+    # A runtime torn down takes its block out: no restart calls into a dead runtime.
+    expect(out).to include("runtime 2 restart_hooks after runtime 1 ended: 2")
   end
 
   it "keeps the facade in a Ruby suite's test mode, and lets a Java host turn it on" do

@@ -78,6 +78,8 @@ public final class ProcessWideProbe {
         say("runtime 2: " + second.runScriptlet(restart()));
         TimeUnit.SECONDS.sleep(2);
         first.terminate();
+        say("runtime 2 restart_hooks after runtime 1 ended: "
+                + second.runScriptlet("JRestart.restart_hooks.size"));
         second.terminate();
     }
 

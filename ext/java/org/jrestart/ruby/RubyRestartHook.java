@@ -1,6 +1,7 @@
 package org.jrestart.ruby;
 
 import org.jrestart.core.hooks.RestartHooks;
+import org.jruby.Finalizable;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyClass;
@@ -61,6 +62,7 @@ public final class RubyRestartHook extends RubyObject {
     /** Takes the hook out of the process's list; false when it was removed already. */
     @JRubyMethod
     public IRubyObject remove(ThreadContext context) {
+        if (hook instanceof Hook) ((Hook) hook).runtime.removeInternalFinalizer((Hook) hook);
         return context.runtime.newBoolean(RestartHooks.remove(hook));
     }
 
@@ -88,6 +90,8 @@ public final class RubyRestartHook extends RubyObject {
         public static IRubyObject on_restart(ThreadContext context, IRubyObject self, IRubyObject proc,
                                              IRubyObject location) {
             Hook hook = new Hook(context.runtime, (RubyProc) proc, location.asJavaString());
+            // A runtime torn down (a jruby-rack pool recycles them) takes its blocks out of the list.
+            context.runtime.addInternalFinalizer(hook);
             RestartHooks.add(hook);
             return wrap(context, hook);
         }
@@ -114,7 +118,7 @@ public final class RubyRestartHook extends RubyObject {
      * else its error, which vetoes the restart. exit, throw and Thread#kill
      * end the block too, and veto it: none of them ends the JVM from here.
      */
-    static final class Hook implements Function<Map<String, Object>, String> {
+    static final class Hook implements Function<Map<String, Object>, String>, Finalizable {
         private final Ruby runtime;
         private final RubyProc block;
         private final String location;
@@ -166,6 +170,12 @@ public final class RubyRestartHook extends RubyObject {
             };
             RubyClass type = (RubyClass) runtime.getModule("JRestart").getConstantAt("Restart");
             return type.newInstance(context, values, Block.NULL_BLOCK);
+        }
+
+        /** Called when the block's runtime is torn down. */
+        @Override
+        public void finalize() {
+            RestartHooks.remove(this);
         }
 
         @Override
