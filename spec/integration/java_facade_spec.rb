@@ -105,6 +105,25 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
     end
   end
 
+  it "registers, lists and removes restart hooks; test mode runs none; a null hook is INVALID_ARGUMENT" do
+    out, status = Open3.capture2e(java_tool("jshell"), "--class-path", @classpath, "-q", "-", stdin_data: <<~JSHELL)
+      import org.jrestart.*;
+      java.util.List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+      RestartHook.Registration a = JRestart.onRestart(r -> ran.add("a"));
+      RestartHook.Registration b = JRestart.onRestart(r -> ran.add("b"));
+      System.out.println("hooks " + JRestart.restartHooks().size());
+      System.out.println("removed " + a.remove() + " " + a.remove() + " hooks " + JRestart.restartHooks().size());
+      JRestart.setTestMode(true);
+      System.out.println("test mode " + JRestart.restart("/bin/true") + " ran " + ran);
+      try { JRestart.onRestart(null); } catch (org.jrestart.core.posix.JRestartException e) { System.out.println(e.kind() + " " + e.getMessage()); }
+      /exit
+    JSHELL
+    expect(status).to be_success, out
+    expect(out).to include("hooks 2").and include("removed true false hooks 1")
+    expect(out).to include("test mode null ran []")
+    expect(out).to include("INVALID_ARGUMENT hook must not be null")
+  end
+
   it "reports a bad request as a JRestartException naming the command, and starts nothing" do
     out, status = Open3.capture2e(java_tool("jshell"), "--class-path", @classpath, "-q", "-", stdin_data: <<~JSHELL)
       try { org.jrestart.JRestart.launch("/nonexistent/jrestart-java"); System.out.println("started"); }

@@ -147,6 +147,13 @@ public final class JRestart {
         return new RestartHook.Registration(entry);
     }
 
+    /** Every restart hook of the process (the Ruby blocks too), in the order they run. */
+    public static List<RestartHook.Registration> restartHooks() {
+        List<RestartHook.Registration> hooks = new ArrayList<RestartHook.Registration>();
+        for (Object hook : RestartHooks.all()) hooks.add(new RestartHook.Registration(hook));
+        return Collections.unmodifiableList(hooks);
+    }
+
     /** The first frame outside jrestart and reflection: where a hook was registered. */
     private static String caller() {
         for (StackTraceElement frame : new Throwable().getStackTrace()) {
