@@ -148,7 +148,7 @@ RSpec.describe "restart hooks: the service drains before it restarts" do
       skip "unshare --pid needs root" unless Process.uid.zero?
     end
 
-    it "completes the request in flight, then execs as PID 1" do
+    it "completes the request in flight, then execs as PID 1; a veto after the delay leaves it serving, to restart later" do
       Dir.mktmpdir("jrestart-hooks") do |dir|
         port = JRestartSpec::Loopback.free_port
         unshare = JRestart.launch("unshare", "--pid", "--fork", "--mount-proc",
@@ -159,10 +159,21 @@ RSpec.describe "restart hooks: the service drains before it restarts" do
           old = wait_for_info(port) { true }
           expect(old).not_to be_nil, "the service never answered:\n#{logs(dir)}"
           expect(old["pid"]).to eq(1)
+
+          # Vetoed after the delay, on jrestart's thread: nobody is left to raise to, so it is a warning.
+          File.write(File.join(dir, "veto"), "")
+          expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting in-place")
+          log = File.join(dir, "service.log")
+          wait_until(timeout: 60, message: "the veto's warning") { File.read(log).include?("vetoed") }
+          expect(File.read(log)).to include("jrestart: the exec in place did not happen, the service goes on as it " \
+                                            "was: the restart was vetoed by the restart hook registered at #{SCRIPT}")
+          expect(info(port)).to eq(old)
+          File.unlink(File.join(dir, "veto"))
+
           reply, fresh = drains(port, old, "restart")
           expect(reply).to eq("restarting in-place")
           expect(fresh["pid"]).to eq(1)
-          expect(hook_lines(dir)).to eq(["#{old["jvm"]} in_place spec"])
+          expect(hook_lines(dir)).to eq(["#{old["jvm"]} in_place spec"] * 2)
         ensure
           children_of(unshare.pid).each do |pid|
             Process.kill(:KILL, pid)

@@ -86,7 +86,8 @@ public final class JRestart {
     /** restart() with options; with no command, the command is chosen as restart() chooses it. */
     public static Child restart(LaunchOptions options, String... command) throws JRestartException {
         synchronized (RESTART_LOCK) {
-            if (!restarted) {
+            // An exec in place after its delay that failed or was vetoed gave the process's turn back.
+            if (!restarted || restart == null && !ProcessWide.restartClaimed()) {
                 Plan plan = plan(options, command);
                 if (ProcessWide.testMode()) return recorded(plan);
                 restart = plan.executeOnce();

@@ -580,7 +580,11 @@ public final class Plan {
                 try {
                     Thread.sleep((long) (delay * 1000));
                     counted(requested);
-                } catch (JRestartException | RuntimeException e) {
+                } catch (JRestartException e) {
+                    if (latch != null) ProcessWide.releaseRestart(latch);
+                    Warnings.warn((e.kind() == JRestartException.Kind.VETOED ? "the exec in place did not happen, the"
+                            : "the exec in place failed, the") + " service goes on as it was: " + e.getMessage());
+                } catch (RuntimeException e) {
                     if (latch != null) ProcessWide.releaseRestart(latch);
                     Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
                 } catch (InterruptedException e) {

@@ -432,6 +432,12 @@ public final class RubyJRestart {
         return on;
     }
 
+    /** Whether a restart holds the process's turn (ProcessWide.restartClaimed): restart! asks after a delayed exec. */
+    @JRubyMethod(name = "__restart_claimed", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject restart_claimed(ThreadContext context, IRubyObject self) {
+        return context.runtime.newBoolean(ProcessWide.restartClaimed());
+    }
+
     /** The JRestart::Record of the restart that started this JVM, or nil. */
     @JRubyMethod(name = "last_restart", module = true)
     public static IRubyObject last_restart(ThreadContext context, IRubyObject self) {
