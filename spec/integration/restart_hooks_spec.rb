@@ -69,15 +69,22 @@ RSpec.describe "restart hooks: the service drains before it restarts" do
   # to complete in the old JVM and a new JVM to answer. Returns [reply, new info].
   def drains(port, old, line)
     socket = slow_request(port, old)
+    asked = now
     reply = JRestartSpec::Loopback.ask(port, line)
     expect(rest_of(socket)).to eq("done #{old["jvm"]}")
+    done = now - asked
     fresh = wait_for_info(port) { |answer| answer["jvm"] != old["jvm"] }
     expect(fresh).not_to be_nil, "no new JVM answered after #{line}: #{reply.inspect}"
+    setup = RSpec.current_example.example_group.description
+    RSpec.configuration.reporter.message(format("\n  %s: the request in flight done %.2f s after the restart was asked," \
+                                                " a new JVM answering after %.2f s", setup, done, now - asked))
     [reply, fresh]
   end
 
   def vetoed(line)
-    /\Aerror JRestart::Vetoed: the restart was vetoed by the restart hook registered at #{Regexp.escape(SCRIPT)}:#{line}: IOError: the spec asked for a veto; nothing was started\z/
+    message = "the restart was vetoed by the restart hook registered at #{SCRIPT}:#{line}: " \
+              "IOError: the spec asked for a veto; nothing was started"
+    /\Aerror JRestart::Vetoed: #{Regexp.escape(message)}\z/
   end
 
   HOOK_LINE = File.readlines(SCRIPT).index { |l| l.include?("JRestart.on_restart do") } + 1
