@@ -194,7 +194,7 @@ RSpec.describe "restart hooks: the service drains before it restarts" do
   end
 
   # Debian package => a program of it; CI installs them all (.ci/run).
-  { "init.d" => %w[dpkg start-stop-daemon], "supervisord" => %w[supervisor supervisord] }
+  { "init.d" => %w[dpkg start-stop-daemon], "supervisord" => %w[supervisor supervisord], "runit" => %w[runit runsv] }
     .each do |manager, (package, program)|
     describe "restart! under #{manager} (a command restart)" do
       before do

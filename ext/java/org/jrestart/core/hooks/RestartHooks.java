@@ -42,15 +42,9 @@ public final class RestartHooks {
         list().add(hook);
     }
 
-    /** Takes hook out of the list (its last registration); whether it was there. */
+    /** Takes hook out of the list; whether it was there. Each registration adds a hook object of its own. */
     public static boolean remove(Object hook) {
-        List<Object> hooks = list();
-        synchronized (hooks) {
-            int at = hooks.lastIndexOf(hook);
-            if (at < 0) return false;
-            hooks.remove(at);
-            return true;
-        }
+        return list().remove(hook);
     }
 
     /** The hooks, in the order they run. */
