@@ -460,7 +460,9 @@ public final class Plan {
      * delay is 0 (the process is replaced); with a delay it returns null at
      * once and a daemon thread execs after the delay, reporting a failure on
      * stderr, since nobody is left to catch it. Nothing starts while test
-     * mode (ProcessWide) is on.
+     * mode (ProcessWide) is on. A restart runs the restart hooks
+     * (RestartHooks) first, once the guard has counted it; a veto throws
+     * VETOED and the guard forgets it.
      */
     public Child execute() throws JRestartException {
         return execute(null);
