@@ -5,6 +5,7 @@ require "jrestart/jrestart.jar"
 
 # Defines JRestart.socket?, .fstat, .open_fds, .features, .supported?, .detect,
 # .restart_command, JRestart::Stat, ::Descriptor, ::Launch, ::Plan, ::Detect
+# ::RestartHook, .on_restart, .restart_hooks
 # and ::Error, and resolves every libc symbol a restart needs. Where
 # jrestart cannot work it still loads, and the native operations raise
 # NotImplementedError.
@@ -16,3 +17,4 @@ require "jrestart/plan"
 require "jrestart/launch"
 require "jrestart/reexec"
 require "jrestart/record"
+require "jrestart/hooks"

@@ -48,7 +48,8 @@ module JRestart
       return Testing.record(:restart, argv, options) if @testing
 
       @restart_lock.synchronize do
-        unless @restarted
+        # An exec in place after its delay that failed or was vetoed gave the process's turn back: it may run again.
+        if !@restarted || (@restart.nil? && !__restart_claimed)
           # The process's one restart: another runtime or the Java facade may have had it (JRestart::Error).
           @restart = __plan(argv, options).__send__(:__execute_once)
           @restarted = true

@@ -21,7 +21,9 @@ module JRestart
     # plan::      the JRestart::Plan it would have run; nil on a platform
     #             jrestart does not support
     # unplanned:: why plan is nil; nil when there is a plan
-    Request = Struct.new(:kind, :command, :reason, :options, :plan, :unplanned) do
+    # hooks::     the JRestart::RestartHooks the restart would have run first
+    #             (test mode runs none); empty for launch, which runs none
+    Request = Struct.new(:kind, :command, :reason, :options, :plan, :unplanned, :hooks) do
       def to_s
         text = "#{kind} #{command ? command.inspect : "(no command)"}"
         text += " reason: #{reason.inspect}" if reason
@@ -74,7 +76,8 @@ module JRestart
       # Called by restart!, launch and reexec! in test mode.
       def record(kind, argv, options)
         command, plan, unplanned = JRestart.__send__(:__request, kind, argv, options)
-        request = Request.new(kind, command, options[:reason], options.dup.freeze, plan, unplanned).freeze
+        hooks = kind == :launch ? [].freeze : JRestart.restart_hooks
+        request = Request.new(kind, command, options[:reason], options.dup.freeze, plan, unplanned, hooks).freeze
         @lock.synchronize { @requests << request }
         request
       end

@@ -51,11 +51,12 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
   it "restarts itself under runsv with JRestart.restart(), 3 times, a new JVM answering on the same port each time" do
     port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
     service = File.join(@dir, "service")
+    hooks = File.join(@dir, "hooks")
     FileUtils.mkdir_p(service)
     File.write(File.join(service, "run"), <<~SH)
       #!/bin/sh
       exec 2>&1
-      exec #{java_tool("java")} -cp #{@classpath} PlainService #{port}
+      exec #{java_tool("java")} -cp #{@classpath} PlainService #{port} #{hooks}
     SH
     File.chmod(0o755, File.join(service, "run"))
     runsv = Process.spawn("runsv", service, pgroup: true, out: File::NULL, err: File::NULL)
@@ -68,6 +69,15 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
       expect(ask(port, "plan")).to include("chosen by  detected runit").and include("listening")
 
       expect(ask(port, "record")).to eq("none")
+
+      # The hook registered with JRestart.onRestart vetoes: nothing restarts, the same JVM answers.
+      hook_line = File.readlines(File.join(JAVA_SUPPORT, "PlainService.java")).index { |l| l.include?("onRestart(") } + 1
+      File.write("#{hooks}.veto", "")
+      expect(ask(port, "restart")).to eq("error VETOED errno=0 command=null: the restart was vetoed by the restart hook " \
+                                         "registered at PlainService.main(PlainService.java:#{hook_line}): " \
+                                         "java.lang.IllegalStateException: the spec asked for a veto; nothing was started")
+      expect(ask(port, "info").split.first).to eq(pid)
+      File.unlink("#{hooks}.veto")
 
       pids = [pid]
       3.times do
@@ -82,6 +92,8 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
                                           "command=sv restart #{service} elapsed=true")
       end
       expect(pids.uniq.size).to eq(4)
+      # The hook ran once per restart, before the command: the vetoed one and the three that happened.
+      expect(File.readlines(hooks, chomp: true)).to eq([pid, *pids[0, 3]].map { |asking| "SPAWN asked by pid #{asking}" })
     ensure
       system("sv", "exit", service, out: File::NULL, err: File::NULL)
       begin
@@ -91,6 +103,25 @@ RSpec.describe "org.jrestart.JRestart from a plain Java service" do
         Process.wait(runsv)
       end
     end
+  end
+
+  it "registers, lists and removes restart hooks; test mode runs none; a null hook is INVALID_ARGUMENT" do
+    out, status = Open3.capture2e(java_tool("jshell"), "--class-path", @classpath, "-q", "-", stdin_data: <<~JSHELL)
+      import org.jrestart.*;
+      java.util.List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+      RestartHook.Registration a = JRestart.onRestart(r -> ran.add("a"));
+      RestartHook.Registration b = JRestart.onRestart(r -> ran.add("b"));
+      System.out.println("hooks " + JRestart.restartHooks().size());
+      System.out.println("removed " + a.remove() + " " + a.remove() + " hooks " + JRestart.restartHooks().size());
+      JRestart.setTestMode(true);
+      System.out.println("test mode " + JRestart.restart("/bin/true") + " ran " + ran);
+      try { JRestart.onRestart(null); } catch (org.jrestart.core.posix.JRestartException e) { System.out.println(e.kind() + " " + e.getMessage()); }
+      /exit
+    JSHELL
+    expect(status).to be_success, out
+    expect(out).to include("hooks 2").and include("removed true false hooks 1")
+    expect(out).to include("test mode null ran []")
+    expect(out).to include("INVALID_ARGUMENT hook must not be null")
   end
 
   it "reports a bad request as a JRestartException naming the command, and starts nothing" do

@@ -61,6 +61,18 @@ RSpec.describe "jrestart in one JVM with several JRuby runtimes and the Java fac
     expect(started).to eq(["started"]), "restart commands that ran: #{started.size}\n#{out.join("\n")}"
   end
 
+  it "runs the restart hooks of every runtime and of the facade, in registration order, whoever restarts" do
+    out, lines = probe("hooks")
+    expect(out.grep(/\Afacade onRestart: /).first).to match(/\Afacade onRestart: restart hook registered at ProcessWideProbe\./)
+    locations = out.grep(/\Aruntime 1 restart_hooks: /).first.split(": ", 2).last.split(" | ")
+    expect(locations.size).to eq(3), out.join("\n")
+    expect(locations.last).to start_with("ProcessWideProbe.")
+    expect(out).to include("runtime 2: started")
+    expect(lines).to eq(["hook 1 spawn", "hook 2 spawn", "hook 3 SPAWN", "started"]), out.join("\n")
+    # A runtime torn down takes its block out: no restart calls into a dead runtime.
+    expect(out).to include("runtime 2 restart_hooks after runtime 1 ended: 2")
+  end
+
   it "keeps the facade in a Ruby suite's test mode, and lets a Java host turn it on" do
     out, started = probe("test-mode")
     expect(out).to include("facade testMode: true")

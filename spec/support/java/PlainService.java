@@ -12,6 +12,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,12 +24,19 @@ import java.util.concurrent.TimeUnit;
  * connection: "info" gives its pid and whether any JRuby class can be loaded,
  * "restart" calls JRestart.restart() with no command and a reason, "plan" and
  * "detect" print what the facade would do, "record" what JRestart.lastRestart()
- * says of the restart that started this JVM.
+ * says of the restart that started this JVM. Its restart hook (JRestart.onRestart)
+ * appends "MECHANISM REASON" to the file HOOKS, and throws while HOOKS.veto exists.
  */
 public final class PlainService {
     public static void main(String[] args) throws Exception {
         ServerSocket server = new ServerSocket(Integer.parseInt(args[0]), 50, InetAddress.getLoopbackAddress());
         String pid = new File("/proc/self").getCanonicalFile().getName();
+        final Path hooks = Paths.get(args[1]);
+        JRestart.onRestart(restart -> {
+            Files.write(hooks, (restart.mechanism() + " " + restart.reason() + "\n").getBytes(StandardCharsets.UTF_8),
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            if (Files.exists(Paths.get(args[1] + ".veto"))) throw new IllegalStateException("the spec asked for a veto");
+        });
         while (true) {
             try (Socket client = server.accept();
                  BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(),

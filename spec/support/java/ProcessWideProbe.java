@@ -6,6 +6,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +24,9 @@ import java.util.concurrent.TimeUnit;
  *                            command that appends a line to MARKER
  *   test-mode LIB JAR MARKER runtime 1 turns JRestart::Testing on; the facade
  *                            and runtime 2 then restart with that command
+ *   hooks LIB JAR MARKER     each runtime, then the facade, registers a restart
+ *                            hook that appends "hook N MECHANISM" to MARKER;
+ *                            runtime 2 restarts with that command
  *   nulls JAR                the facade, given null arguments
  *
  * Prints one line per step.
@@ -31,6 +38,7 @@ public final class ProcessWideProbe {
         switch (args[0]) {
             case "once": once(args[1], args[2]); break;
             case "test-mode": testMode(args[1], args[2]); break;
+            case "hooks": hooks(args[1], args[2]); break;
             default: nulls(args[1]);
         }
     }
@@ -45,6 +53,33 @@ public final class ProcessWideProbe {
         // The commands are detached: give one that was started the time to write its line.
         TimeUnit.SECONDS.sleep(2);
         first.terminate();
+        second.terminate();
+    }
+
+    private static void hooks(String lib, String jar) throws Exception {
+        ScriptingContainer first = runtime(lib, 1);
+        ScriptingContainer second = runtime(lib, 2);
+        ClassLoader facade = facade(jar, 3);
+        for (int n = 1; n <= 2; n++) {
+            (n == 1 ? first : second).runScriptlet("JRestart.on_restart { |r| File.open(ENV['MARKER'], 'a') { |f|"
+                    + " f.puts \"hook " + n + " #{r.mechanism}\" } }");
+        }
+        // The facade's RestartHook, implemented here although that loader's interface is not this class's.
+        final Class<?> hook = facade.loadClass("org.jrestart.RestartHook");
+        Object proxy = Proxy.newProxyInstance(facade, new Class<?>[] {hook}, (self, method, arguments) -> {
+            if (!method.getName().equals("beforeRestart")) return method.invoke(self, arguments);
+            Object mechanism = arguments[0].getClass().getMethod("mechanism").invoke(arguments[0]);
+            Files.write(Paths.get(System.getenv("MARKER")), ("hook 3 " + mechanism + "\n").getBytes("UTF-8"),
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            return null;
+        });
+        say("facade onRestart: " + call(facade, "onRestart", new Class<?>[] {hook}, proxy));
+        say("runtime 1 restart_hooks: " + first.runScriptlet("JRestart.restart_hooks.map(&:location).join(' | ')"));
+        say("runtime 2: " + second.runScriptlet(restart()));
+        TimeUnit.SECONDS.sleep(2);
+        first.terminate();
+        say("runtime 2 restart_hooks after runtime 1 ended: "
+                + second.runScriptlet("JRestart.restart_hooks.size"));
         second.terminate();
     }
 

@@ -93,4 +93,18 @@ RSpec.describe JRestart::Testing do
     described_class.disable!
     expect(described_class).not_to be_enabled
   end
+
+  it "runs no restart hook, and records the hooks restart! and reexec! would have run" do
+    ran = []
+    hook = JRestart.on_restart { ran << :ran }
+    restart = JRestart.restart!("/bin/true")
+    reexec = JRestart.reexec!(["/bin/true"])
+    launch = JRestart.launch("/bin/true")
+    expect(ran).to be_empty
+    expect(restart.hooks).to include(hook).and be_frozen
+    expect(reexec.hooks).to include(hook)
+    expect(launch.hooks).to be_empty
+  ensure
+    hook&.remove
+  end
 end

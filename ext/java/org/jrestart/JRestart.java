@@ -4,6 +4,7 @@ import org.jrestart.core.Plan;
 import org.jrestart.core.ProcessWide;
 import org.jrestart.core.history.RestartLimit;
 import org.jrestart.core.history.RestartRecord;
+import org.jrestart.core.hooks.RestartHooks;
 import org.jrestart.core.host.Detect;
 import org.jrestart.core.host.Manager;
 import org.jrestart.core.host.Notify;
@@ -19,6 +20,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Restarts the JVM service this code runs in, for Java hosts (a Tomcat, Jetty
@@ -84,7 +86,8 @@ public final class JRestart {
     /** restart() with options; with no command, the command is chosen as restart() chooses it. */
     public static Child restart(LaunchOptions options, String... command) throws JRestartException {
         synchronized (RESTART_LOCK) {
-            if (!restarted) {
+            // An exec in place after its delay that failed or was vetoed gave the process's turn back.
+            if (!restarted || restart == null && !ProcessWide.restartClaimed()) {
                 Plan plan = plan(options, command);
                 if (ProcessWide.testMode()) return recorded(plan);
                 restart = plan.executeOnce();
@@ -130,6 +133,63 @@ public final class JRestart {
             argv.add(bytes(word));
         }
         return Plan.restart(argv, options.core(), environment(), JRestart.command, limit);
+    }
+
+    /**
+     * Registers hook to run before every restart of this service, by any
+     * mechanism, in registration order with every other hook of the process
+     * (JRuby's JRestart.on_restart blocks included); see RestartHook. The
+     * same hook registered twice runs twice.
+     */
+    public static RestartHook.Registration onRestart(RestartHook hook) throws JRestartException {
+        if (hook == null) throw JRestartException.invalid("hook must not be null");
+        Hook entry = new Hook(hook, caller());
+        RestartHooks.add(entry);
+        return new RestartHook.Registration(entry);
+    }
+
+    /** Every restart hook of the process (the Ruby blocks too), in the order they run. */
+    public static List<RestartHook.Registration> restartHooks() {
+        List<RestartHook.Registration> hooks = new ArrayList<RestartHook.Registration>();
+        for (Object hook : RestartHooks.all()) hooks.add(new RestartHook.Registration(hook));
+        return Collections.unmodifiableList(hooks);
+    }
+
+    /** The first frame outside jrestart and reflection: where a hook was registered. */
+    private static String caller() {
+        for (StackTraceElement frame : new Throwable().getStackTrace()) {
+            String name = frame.getClassName();
+            boolean passing = name.startsWith("org.jrestart.") || name.startsWith("java.lang.reflect.")
+                    || name.startsWith("jdk.internal.reflect.") || name.startsWith("sun.reflect.");
+            if (!passing) return frame.toString();
+        }
+        return "an unknown place";
+    }
+
+    /** A RestartHook as the process's list holds it (JDK types only: RestartHooks). */
+    private static final class Hook implements Function<Map<String, Object>, String> {
+        private final RestartHook hook;
+        private final String location;
+
+        Hook(RestartHook hook, String location) {
+            this.hook = hook;
+            this.location = location;
+        }
+
+        @Override
+        public String apply(Map<String, Object> restart) {
+            try {
+                hook.beforeRestart(new Restart(restart));
+                return null;
+            } catch (Exception e) {
+                return e.getClass().getName() + ": " + e.getMessage();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return location;
+        }
     }
 
     /**

@@ -11,6 +11,7 @@ import org.jrestart.core.host.Manager;
 import org.jrestart.core.host.Notify;
 import org.jrestart.core.host.StartLimit;
 import org.jrestart.core.host.Systemctl;
+import org.jrestart.core.hooks.RestartHooks;
 import org.jrestart.core.launch.Child;
 import org.jrestart.core.launch.CloseMode;
 import org.jrestart.core.launch.ExecListener;
@@ -38,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a restart, a launch or an exec in place will do, decided and checked
@@ -458,7 +460,9 @@ public final class Plan {
      * delay is 0 (the process is replaced); with a delay it returns null at
      * once and a daemon thread execs after the delay, reporting a failure on
      * stderr, since nobody is left to catch it. Nothing starts while test
-     * mode (ProcessWide) is on.
+     * mode (ProcessWide) is on. A restart runs the restart hooks
+     * (RestartHooks) first, once the guard has counted it; a veto throws
+     * VETOED and the guard forgets it.
      */
     public Child execute() throws JRestartException {
         return execute(null);
@@ -525,6 +529,12 @@ public final class Plan {
                 : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
         RestartRecord.Pending record = null;
         try {
+            // Before anything is started or exec'd; a veto throws, and the guard takes its claim back.
+            List<String> late = RestartHooks.run(hookArgument());
+            if (!late.isEmpty()) {
+                Warnings.warn("the stop timeout (" + seconds(stopTimeoutNanos() / 1e9) + " s) passed while restart"
+                        + " hooks still ran, the restart goes on without them: " + String.join(", ", late));
+            }
             if (directory != null) {
                 record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
                         Proc.selfPid(), requested);
@@ -537,6 +547,33 @@ public final class Plan {
         }
     }
 
+    /**
+     * The restart as its hooks see it (RestartHooks): JDK types only, as a
+     * hook may come from another class loader.
+     */
+    private Map<String, Object> hookArgument() {
+        long timeout = stopTimeoutNanos();
+        Map<String, Object> restart = new LinkedHashMap<String, Object>();
+        restart.put(RestartHooks.REASON, reason);
+        restart.put(RestartHooks.MECHANISM, mechanism().name().toLowerCase(Locale.ROOT));
+        List<String> words = new ArrayList<String>();
+        for (byte[] word : command) words.add(Native.text(word));
+        restart.put(RestartHooks.COMMAND, Collections.unmodifiableList(words));
+        restart.put(RestartHooks.DEADLINE_NANOS, System.nanoTime() + timeout);
+        restart.put(RestartHooks.DEADLINE_MILLIS, System.currentTimeMillis() + timeout / 1000000);
+        restart.put(RestartHooks.TIMEOUT_NANOS, timeout);
+        return Collections.unmodifiableMap(restart);
+    }
+
+    /**
+     * How long the restart hooks may take: 90 s, systemd's own default
+     * TimeoutStopSec (the stop-timeout option and the unit's own value come
+     * with the orderly stop).
+     */
+    long stopTimeoutNanos() {
+        return TimeUnit.SECONDS.toNanos(90);
+    }
+
     /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */
     private void execLater(final String latch, final long requested) {
         Thread thread = new Thread(new Runnable() {
@@ -545,7 +582,11 @@ public final class Plan {
                 try {
                     Thread.sleep((long) (delay * 1000));
                     counted(requested);
-                } catch (JRestartException | RuntimeException e) {
+                } catch (JRestartException e) {
+                    if (latch != null) ProcessWide.releaseRestart(latch);
+                    Warnings.warn((e.kind() == JRestartException.Kind.VETOED ? "the exec in place did not happen, the"
+                            : "the exec in place failed, the") + " service goes on as it was: " + e.getMessage());
+                } catch (RuntimeException e) {
                     if (latch != null) ProcessWide.releaseRestart(latch);
                     Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
                 } catch (InterruptedException e) {

@@ -43,6 +43,14 @@ public final class ProcessWide {
         properties().remove(RESTART, token);
     }
 
+    /**
+     * Whether a restart holds the process's turn: one under way or started.
+     * An exec in place that failed or was vetoed after its delay gave it back.
+     */
+    public static boolean restartClaimed() {
+        return properties().containsKey(RESTART);
+    }
+
     /** Whether test mode is on anywhere in this process. */
     public static boolean testMode() {
         return "on".equals(properties().get(TEST_MODE));

@@ -289,6 +289,8 @@ final class Convert {
             case UNSUPPORTED: return runtime.newNotImplementedError(e.subject());
             case RESTART_LOOP: return RaiseException.from(runtime,
                     (RubyClass) runtime.getModule("JRestart").getConstantAt("RestartLoop"), e.subject());
+            case VETOED: return RaiseException.from(runtime,
+                    (RubyClass) runtime.getModule("JRestart").getConstantAt("Vetoed"), e.subject());
             default: return error(runtime, e.subject());
         }
     }

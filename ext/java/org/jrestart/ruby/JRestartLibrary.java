@@ -43,6 +43,7 @@ public final class JRestartLibrary implements BasicLibraryService {
         RubyLaunch.createLaunchClass(runtime, jrestart);
         RubyPlan.createPlanClass(runtime, jrestart);
         RubyDetect.createDetectModule(runtime, jrestart);
+        RubyRestartHook.createRestartHookClass(runtime, jrestart);
         return true;
     }
 

@@ -51,6 +51,7 @@ public final class RubyJRestart {
         RubyClass standardError = runtime.getStandardError();
         RubyClass error = jrestart.defineClassUnder("Error", standardError, standardError.getAllocator());
         jrestart.defineClassUnder("RestartLoop", error, error.getAllocator());
+        jrestart.defineClassUnder("Vetoed", error, error.getAllocator());
         jrestart.defineAnnotatedMethods(RubyJRestart.class);
         jrestart.setConstant("LAUNCH_OPTIONS", defaults(runtime));
         return jrestart;
@@ -429,6 +430,12 @@ public final class RubyJRestart {
     public static IRubyObject test_mode(ThreadContext context, IRubyObject self, IRubyObject on) {
         ProcessWide.testMode(on.isTrue());
         return on;
+    }
+
+    /** Whether a restart holds the process's turn (ProcessWide.restartClaimed): restart! asks after a delayed exec. */
+    @JRubyMethod(name = "__restart_claimed", module = true, visibility = Visibility.PRIVATE)
+    public static IRubyObject restart_claimed(ThreadContext context, IRubyObject self) {
+        return context.runtime.newBoolean(ProcessWide.restartClaimed());
     }
 
     /** The JRestart::Record of the restart that started this JVM, or nil. */

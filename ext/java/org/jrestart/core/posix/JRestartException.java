@@ -22,7 +22,9 @@ public final class JRestartException extends Exception {
         /** The operation cannot run now (nothing to restart, /proc unreadable, ...). */
         STATE,
         /** A restart refused by the restart-loop guard: too many restarts of this service too recently. */
-        RESTART_LOOP
+        RESTART_LOOP,
+        /** A restart refused by one of its restart hooks (it threw): nothing was started. */
+        VETOED
     }
 
     private final Kind kind;
@@ -57,6 +59,10 @@ public final class JRestartException extends Exception {
 
     public static JRestartException restartLoop(String message) {
         return new JRestartException(Kind.RESTART_LOOP, 0, message, null);
+    }
+
+    public static JRestartException vetoed(String message) {
+        return new JRestartException(Kind.VETOED, 0, message, null);
     }
 
     /** The same failure with more said about where it happened, e.g. " (launching /etc/init.d/svc)". */
