@@ -22,6 +22,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -266,7 +267,8 @@ public final class Listeners {
         }
         int fd;
         try {
-            fd = descriptorOf(channel);
+            prune();
+            fd = descriptorOf(channel, true);
         } catch (JRestartException | RuntimeException e) {
             close(channel);
             throw e;
@@ -280,16 +282,17 @@ public final class Listeners {
      * among the listening sockets: a bound address and port names one socket
      * (no SO_REUSEPORT here), and the JDK gives no public way to its number.
      */
-    private static int descriptorOf(ServerSocketChannel channel) throws JRestartException {
+    private static int descriptorOf(ServerSocketChannel channel, boolean fresh) throws JRestartException {
         InetSocketAddress local;
         try {
             local = (InetSocketAddress) channel.getLocalAddress();
-        } catch (IOException e) {
-            throw JRestartException.state("the new listener has no local address: " + e);
+        } catch (IOException | RuntimeException e) {
+            throw JRestartException.invalid("the listener " + channel + " has no local address: " + e);
         }
+        if (local == null) throw JRestartException.invalid("the channel " + channel + " is not bound");
         int found = -1;
         for (int fd : Descriptors.numbers()) {
-            if (fd <= 2 || HANDED.containsKey(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
+            if (fd <= 2 || fresh && HANDED.containsKey(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
             SocketInfo socket = SocketInfo.of(fd);
             if (socket == null || !socket.listening || socket.port != local.getPort() || socket.ip == null) continue;
             if (!same(socket.ip, local.getAddress())) continue;
@@ -299,8 +302,18 @@ public final class Listeners {
             }
             found = fd;
         }
-        if (found < 0) throw JRestartException.state("the new listener on " + local + " has no descriptor");
+        if (found < 0) throw JRestartException.state("the listener on " + local + " has no descriptor");
         return found;
+    }
+
+    /** The descriptor of a listening channel (the Java facade's listeners option). */
+    public static synchronized int descriptorOf(ServerSocketChannel channel) throws JRestartException {
+        if (channel == null) throw JRestartException.invalid("listeners: a channel is null");
+        if (!channel.isOpen()) throw JRestartException.errno(Native.EBADF, "listeners: " + channel + " (closed)");
+        for (Handed handed : HANDED.values()) {
+            if (handed.channel == channel) return handed.listener.fd;
+        }
+        return descriptorOf(channel, false);
     }
 
     /** listen(fd, backlog): the JDK's and JRuby's queues stay as first set; the kernel resizes a listening socket's. */
@@ -332,17 +345,27 @@ public final class Listeners {
     public static synchronized Handover handover(int[] given) throws JRestartException {
         Map<Integer, Listener> handed = new LinkedHashMap<Integer, Listener>();
         for (int fd : given) handed.put(fd, checked(fd));
+        prune();
         for (Handed h : HANDED.values()) {
-            if (handed.containsKey(h.listener.fd)) continue;
+            if (!handed.containsKey(h.listener.fd)) handed.put(h.listener.fd, h.listener);
+        }
+        return new Handover(new ArrayList<Listener>(handed.values()));
+    }
+
+    /** Forgets the listeners the service closed: their numbers may name other files by now. */
+    private static void prune() {
+        Iterator<Handed> entries = HANDED.values().iterator();
+        while (entries.hasNext()) {
+            Handed h = entries.next();
             Stat stat;
             try {
                 stat = Descriptors.fstat(h.listener.fd);
             } catch (JRestartException closed) {
+                entries.remove();
                 continue;
             }
-            if (stat.dev == h.dev && stat.ino == h.ino) handed.put(h.listener.fd, h.listener);
+            if (stat.dev != h.dev || stat.ino != h.ino) entries.remove();
         }
-        return new Handover(new ArrayList<Listener>(handed.values()));
     }
 
     private static Listener checked(int fd) throws JRestartException {
