@@ -85,7 +85,8 @@ RSpec.describe "listeners handed to the next JVM" do
   def service(prefix: [], env: {}, keep: [], port: JRestartSpec::Loopback.free_port)
     Dir.mktmpdir("jrestart-listen") do |dir|
       argv = [*prefix, *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SCRIPT]
-      @child = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, **env }, keep: keep, log: File.join(dir, "service.log"))
+      @log = File.join(dir, "service.log")
+      @child = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, **env }, keep: keep, log: @log)
       begin
         first = wait_for_greeting(port) { |answer| answer || @child.exited? }
         expect(first).not_to be_nil, "the service never answered:\n#{File.read(File.join(dir, "service.log"))}"
@@ -119,7 +120,9 @@ RSpec.describe "listeners handed to the next JVM" do
   # accepted by the old one and cut by its exec (EOF, reset: the orderly stop
   # is another part's), never refused.
   def expect_none_refused(counts)
-    expect(counts.keys - [:old, :new, :eof, Errno::ECONNRESET]).to be_empty, "every connect reached a listener: #{counts}"
+    expect(counts.keys - [:old, :new, :eof, Errno::ECONNRESET]).to be_empty, lambda {
+      "every connect reached a listener: #{counts}\n#{@log && File.exist?(@log) ? File.read(@log) : ""}"
+    }
     expect(counts[:new]).to be > 0
   end
 

@@ -29,6 +29,7 @@ if ENV["EXTRA_PORT"]
 end
 $stdout.sync = true
 puts "listening #{Process.pid} #{token} fd=#{server.fileno} #{server.local_address.inspect_sockaddr}"
+puts "inherited #{JRestart.listeners.map(&:to_h)} JRESTART_LISTENERS=#{ENV["JRESTART_LISTENERS"].inspect}"
 
 def bad_listeners(host)
   closed = TCPServer.new(host, 0).tap(&:close)
