@@ -12,8 +12,8 @@ require_relative "../support/supervised"
 # adopts it, so not one connect is refused. Socket activation (systemd's
 # LISTEN_FDS) feeds the same adoption.
 RSpec.describe "listeners handed to the next JVM" do
-  SCRIPT = File.expand_path("../support/listen_service.rb", __dir__)
-  HOST = "127.0.0.1"
+  LISTEN_SCRIPT = File.expand_path("../support/listen_service.rb", __dir__)
+  LISTEN_HOST = "127.0.0.1"
 
   def now
     Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -25,7 +25,7 @@ RSpec.describe "listeners handed to the next JVM" do
 
   # [pid, token] of the service answering on port, or nil (refused, reset, no answer).
   def greeting(port)
-    Socket.tcp(HOST, port, connect_timeout: 5) do |socket|
+    Socket.tcp(LISTEN_HOST, port, connect_timeout: 5) do |socket|
       socket.wait_readable(30) && socket.gets&.split
     end
   rescue SystemCallError, IOError
@@ -34,7 +34,7 @@ RSpec.describe "listeners handed to the next JVM" do
 
   # Sends command after the greeting; the answer's first line.
   def ask(port, command)
-    Socket.tcp(HOST, port, connect_timeout: 5) do |socket|
+    Socket.tcp(LISTEN_HOST, port, connect_timeout: 5) do |socket|
       socket.gets
       socket.puts(command)
       socket.wait_readable(60) && socket.gets&.chomp
@@ -65,7 +65,7 @@ RSpec.describe "listeners handed to the next JVM" do
     end
 
     def attempt(port)
-      Socket.tcp(HOST, port, connect_timeout: 60) do |socket|
+      Socket.tcp(LISTEN_HOST, port, connect_timeout: 60) do |socket|
         socket.wait_readable(60) ? (socket.gets&.split || :eof) : :silent
       end
     rescue Errno::ECONNREFUSED
@@ -82,9 +82,10 @@ RSpec.describe "listeners handed to the next JVM" do
   end
 
   # Starts the service (argv before the script, env), yields [port, dir, pid, token]; kills and reaps it after.
-  def service(prefix: [], env: {}, keep: [], port: JRestartSpec::Loopback.free_port)
+  def service(prefix: [], env: {}, keep: [], port: JRestartSpec::Loopback.free_port,
+              argv: JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START))
     Dir.mktmpdir("jrestart-listen") do |dir|
-      argv = [*prefix, *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SCRIPT]
+      argv = [*prefix, *argv, LISTEN_SCRIPT]
       @log = File.join(dir, "service.log")
       @child = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, **env }, keep: keep, log: @log)
       begin
@@ -133,11 +134,27 @@ RSpec.describe "listeners handed to the next JVM" do
       expect_none_refused(counts)
       expect(counts[:new]).to be > 0
       listeners = JSON.parse(ask(port, "listeners"))
-      expect(listeners).to eq([{ "fd" => listeners[0]["fd"], "host" => HOST, "port" => port, "name" => nil,
+      expect(listeners).to eq([{ "fd" => listeners[0]["fd"], "host" => LISTEN_HOST, "port" => port, "name" => nil,
                                  "adopted" => true }])
       expect(File.read(File.join(dir, "service.log")).scan(/^listening #{pid} \h+ fd=(\d+)/).flatten.uniq.size).to eq(1)
       report(format("reexec!: %d connects answered by the old JVM, %d by the new one, %d refused, new JVM in %.1f s",
                     counts[:old] || 0, counts[:new], counts[:refused] || 0, took))
+    end
+  end
+
+  it "adopts on a plain class path too (java -cp jruby-complete org.jruby.Main, no --add-opens), twice in a row" do
+    skip "an installed JRuby runs through its own launcher" if File.executable?(RbConfig.ruby)
+    java, *options, jar = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START).take_while { |w| w != "-I" }
+    expect(options.pop).to eq("-jar")
+    plain = [java, *options, "-cp", jar, "org.jruby.Main", "-I", JRestartSpec::JRuby::LIB]
+    service(argv: plain) do |port, _, pid, token|
+      2.times do
+        fresh, counts, = restart_under_load(port, "reexec", expected: "reexecing", old_token: token)
+        expect(fresh[0]).to eq(pid)
+        expect_none_refused(counts)
+        expect(JSON.parse(ask(port, "listeners")).map { |l| [l["port"], l["adopted"]] }).to eq([[port, true]])
+        token = fresh[1]
+      end
     end
   end
 
@@ -203,10 +220,10 @@ RSpec.describe "listeners handed to the next JVM" do
 
     it "adopts fd 3 (LISTEN_FDS), named, and hands it on across reexec! without LISTEN_FDS" do
       port = JRestartSpec::Loopback.free_port
-      prefix = [@activate, "-l", "#{HOST}:#{port}", "--fdname=web", "-E", "DEMO_PORT"]
+      prefix = [@activate, "-l", "#{LISTEN_HOST}:#{port}", "--fdname=web", "-E", "DEMO_PORT"]
       service(prefix: prefix, port: port) do |_, _, pid, token|
         listeners = JSON.parse(ask(port, "listeners"))
-        expect(listeners).to eq([{ "fd" => 3, "host" => HOST, "port" => port, "name" => "web", "adopted" => true }])
+        expect(listeners).to eq([{ "fd" => 3, "host" => LISTEN_HOST, "port" => port, "name" => "web", "adopted" => true }])
         environ = File.read("/proc/#{pid}/environ").split("\0")
         expect(environ).to include("LISTEN_FDS=1", "LISTEN_PID=#{pid}")
         fresh, counts, = restart_under_load(port, "reexec", expected: "reexecing", old_token: token)
@@ -214,7 +231,7 @@ RSpec.describe "listeners handed to the next JVM" do
         expect_none_refused(counts)
         environ = File.read("/proc/#{pid}/environ").split("\0")
         expect(environ.grep(/\ALISTEN_/)).to be_empty
-        expect(environ).to include("JRESTART_LISTENERS=3:#{HOST}:#{port}:web", "JRESTART_LISTENERS_PID=#{pid}")
+        expect(environ).to include("JRESTART_LISTENERS=3:#{LISTEN_HOST}:#{port}:web", "JRESTART_LISTENERS_PID=#{pid}")
         expect(JSON.parse(ask(port, "listeners"))).to eq(listeners)
       end
     end
@@ -227,17 +244,17 @@ RSpec.describe "listeners handed to the next JVM" do
     end
 
     it "adopts only a listening TCP socket named with this pid: not a closed fd, a connected or a UDP socket" do
-      good = TCPServer.new(HOST, 0)
-      peer = TCPServer.new(HOST, 0)
-      connected = TCPSocket.new(HOST, peer.addr[1])
-      udp = UDPSocket.new.tap { |s| s.bind(HOST, 0) }
-      names = ["#{good.fileno}:#{HOST}:#{good.addr[1]}", "#{connected.fileno}:#{HOST}:#{connected.addr[1]}",
-               "#{udp.fileno}:#{HOST}:#{udp.addr[1]}", "900:#{HOST}:#{peer.addr[1]}"].join(",")
+      good = TCPServer.new(LISTEN_HOST, 0)
+      peer = TCPServer.new(LISTEN_HOST, 0)
+      connected = TCPSocket.new(LISTEN_HOST, peer.addr[1])
+      udp = UDPSocket.new.tap { |s| s.bind(LISTEN_HOST, 0) }
+      names = ["#{good.fileno}:#{LISTEN_HOST}:#{good.addr[1]}", "#{connected.fileno}:#{LISTEN_HOST}:#{connected.addr[1]}",
+               "#{udp.fileno}:#{LISTEN_HOST}:#{udp.addr[1]}", "900:#{LISTEN_HOST}:#{peer.addr[1]}"].join(",")
       kept = [good, connected, udp]
       # launch's keep: passes the descriptors at their own numbers; fd 900 is not open.
       service(prefix: named("$$"), env: { "JRESTART_LISTENERS" => names }, keep: kept) do |port|
         listeners = JSON.parse(ask(port, "listeners"))
-        expect(listeners).to eq([{ "fd" => good.fileno, "host" => HOST, "port" => good.addr[1], "name" => nil,
+        expect(listeners).to eq([{ "fd" => good.fileno, "host" => LISTEN_HOST, "port" => good.addr[1], "name" => nil,
                                    "adopted" => false }])
       end
       # The same good listener named for another pid (an earlier process's environment): stale, not taken.
@@ -249,11 +266,11 @@ RSpec.describe "listeners handed to the next JVM" do
     end
 
     it "binds fresh on its own port when the only inherited listener is for another one" do
-      taken = TCPServer.new(HOST, 0)
-      names = "#{taken.fileno}:#{HOST}:#{taken.addr[1]}"
+      taken = TCPServer.new(LISTEN_HOST, 0)
+      names = "#{taken.fileno}:#{LISTEN_HOST}:#{taken.addr[1]}"
       service(prefix: named("$$"), env: { "JRESTART_LISTENERS" => names }, keep: [taken]) do |port, dir|
         expect(JSON.parse(ask(port, "listeners")).map { |l| l["adopted"] }).to eq([false])
-        expect(File.read(File.join(dir, "service.log"))).to match(/^listening \d+ \h+ fd=\d+ #{HOST}:#{port}$/)
+        expect(File.read(File.join(dir, "service.log"))).to match(/^listening \d+ \h+ fd=\d+ #{LISTEN_HOST}:#{port}$/)
       end
     ensure
       taken&.close

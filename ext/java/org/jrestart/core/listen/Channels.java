@@ -1,5 +1,6 @@
 package org.jrestart.core.listen;
 
+import jnr.constants.platform.Fcntl;
 import org.jrestart.core.posix.Descriptors;
 import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Linux;
@@ -29,6 +30,8 @@ import java.nio.channels.spi.SelectorProvider;
 final class Channels {
     private static final String OPENS = "--add-opens java.base/sun.nio.ch=ALL-UNNAMED"
             + " --add-opens java.base/java.io=ALL-UNNAMED";
+    private static final int F_GETFD = Fcntl.F_GETFD.intValue();
+    private static final int F_SETFD = Fcntl.F_SETFD.intValue();
     private static boolean inheritedChannelUsed;
 
     private Channels() {
@@ -109,6 +112,9 @@ final class Channels {
             }
             if (stat.dev == socket.dev && stat.ino == socket.ino) {
                 Native.LIBC.close(fd);
+                // The JDK's duplicate is inheritable: nothing this JVM starts may get the listener by accident.
+                int flags = Native.LIBC.fcntl(other, F_GETFD, 0);
+                if (flags != -1) Native.LIBC.fcntl(other, F_SETFD, flags | Linux.FD_CLOEXEC);
                 return new Adopted((ServerSocketChannel) channel, other);
             }
         }

@@ -120,8 +120,30 @@ public final class Listeners {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
             if (flags != -1) Native.LIBC.fcntl(fd, F_SETFD, flags | Linux.FD_CLOEXEC);
         }
+        if (!found.isEmpty()) closeUnserved(found);
         inherited = found;
         return found;
+    }
+
+    /**
+     * Closes the connections the JVM before accepted on these listeners just
+     * before its exec, after it had marked its descriptors close-on-exec: the
+     * new JVM inherits them, but nobody serves them, and their clients would
+     * wait forever. Closed, they see the end of the stream, as every
+     * connection cut by the exec does.
+     */
+    private static void closeUnserved(Map<Integer, Listener> listeners) throws JRestartException {
+        for (int fd : Descriptors.numbers()) {
+            if (fd <= 2 || listeners.containsKey(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
+            SocketInfo socket = SocketInfo.of(fd);
+            if (socket == null || socket.ip == null || !socket.stream || socket.listening) continue;
+            for (Listener listener : listeners.values()) {
+                if (listener.port == socket.port && (listener.host.equals(socket.ip) || same(listener.host, null))) {
+                    Native.LIBC.close(fd);
+                    break;
+                }
+            }
+        }
     }
 
     /** "fd:host:port[:name]" with "[v6]" hosts; null when malformed. */
@@ -209,9 +231,11 @@ public final class Listeners {
         return bind(new InetSocketAddress(address, port), backlog, host);
     }
 
-    private static boolean same(String ip, InetAddress address) throws JRestartException {
+    /** Whether ip (a bound address) is address, or both are wildcards; address null: whether ip is one. */
+    private static boolean same(String ip, InetAddress address) {
         try {
             InetAddress bound = InetAddress.getByName(ip);
+            if (address == null) return bound.isAnyLocalAddress();
             return bound.equals(address) || bound.isAnyLocalAddress() && address.isAnyLocalAddress();
         } catch (UnknownHostException impossible) {
             return false;
