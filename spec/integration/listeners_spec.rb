@@ -300,6 +300,30 @@ RSpec.describe "listeners handed to the next JVM" do
 
     after(:all) { FileUtils.rm_rf(@java_dir) if @java_dir }
 
+    it "reports bad input as JRestartException: null, a taken port (EADDRINUSE), a bad backlog" do
+      jshell = File.join(ENV_JAVA.fetch("java.home"), "bin", "jshell")
+      taken = TCPServer.new(LISTEN_HOST, 0)
+      out, status = Open3.capture2e(jshell, "--class-path", @classpath, "-q", "-", stdin_data: <<~JSHELL)
+        void t(String what, java.util.concurrent.Callable<?> call) {
+          try { System.out.println(what + " returned " + call.call()); }
+          catch (org.jrestart.core.posix.JRestartException e) { System.out.println(what + " " + e.kind() + " " + e.errno() + " " + e.getMessage()); }
+          catch (Exception e) { System.out.println(what + " threw " + e); }
+        }
+        t("null", () -> org.jrestart.JRestart.listen(null));
+        t("taken", () -> org.jrestart.JRestart.listen(new java.net.InetSocketAddress("#{LISTEN_HOST}", #{taken.addr[1]})));
+        t("backlog", () -> org.jrestart.JRestart.listen(new java.net.InetSocketAddress("#{LISTEN_HOST}", 0), 0));
+        t("inherited", () -> org.jrestart.JRestart.inheritedChannels());
+        /exit
+      JSHELL
+      expect(status).to be_success, out
+      expect(out).to include("null INVALID_ARGUMENT 0 address must not be null")
+      expect(out).to include("taken ERRNO 98 bind(2) for \"#{LISTEN_HOST}\" port #{taken.addr[1]} (errno 98)")
+      expect(out).to include("backlog INVALID_ARGUMENT 0 backlog: must be a positive Integer, got 0")
+      expect(out).to include("inherited returned []")
+    ensure
+      taken&.close
+    end
+
     it "restarts in place with 0 refused connects; the new JVM adopts the listener on a plain class path" do
       port = JRestartSpec::Loopback.free_port
       Dir.mktmpdir("jrestart-listen-java-run") do |dir|

@@ -88,6 +88,7 @@ RSpec.describe "JRestart.listen" do
   it "is handed on by a restart in place without being named; listeners: adds others; a closed one is not" do
     server = listen(host, 0)
     expect(reexec_plan.inherited.map(&:fd)).to include(server.fileno)
+    expect(reexec_plan.to_s).to match(/^ *listeners +handed to the new JVM: fd #{server.fileno} #{host}:#{server.local_address.ip_port}$/)
     other = TCPServer.new(host, 0)
     expect(reexec_plan(listeners: [other]).inherited.map(&:fd)).to include(server.fileno, other.fileno)
     expect(reexec_plan.inherited.map(&:fd)).not_to include(other.fileno)

@@ -169,7 +169,7 @@ public final class JRestart {
         if (address.isUnresolved()) {
             throw JRestartException.invalid("address " + address + " is unresolved");
         }
-        return Listeners.listen(address.getAddress().getHostAddress(), address.getPort(), backlog).channel;
+        return Listeners.listen(address.getAddress().getHostAddress(), address.getPort(), backlog);
     }
 
     /**
@@ -177,9 +177,7 @@ public final class JRestart {
      * channel, adopted now if listen did not adopt it yet; empty when none.
      */
     public static List<ServerSocketChannel> inheritedChannels() throws JRestartException {
-        List<ServerSocketChannel> channels = new ArrayList<ServerSocketChannel>();
-        for (Listeners.Bound bound : Listeners.inheritedChannels()) channels.add(bound.channel);
-        return channels;
+        return Listeners.inheritedChannels();
     }
 
     /** What this JVM inherited: each listener's fd, address, systemd name and whether it was adopted. */

@@ -14,6 +14,7 @@ import org.jruby.runtime.Visibility;
 import org.jruby.runtime.builtin.IRubyObject;
 import org.jruby.util.io.ChannelFD;
 
+import java.nio.channels.ServerSocketChannel;
 import java.util.List;
 
 /**
@@ -45,13 +46,13 @@ public final class RubyListen {
         if (queue < 1 || queue > Integer.MAX_VALUE) {
             throw runtime.newArgumentError("backlog: must be a positive Integer, got " + queue);
         }
-        Listeners.Bound bound;
+        ServerSocketChannel channel;
         try {
-            bound = Listeners.listen(address, number, (int) queue);
+            channel = Listeners.listen(address, number, (int) queue);
         } catch (JRestartException e) {
             throw Convert.failure(runtime, e);
         }
-        ChannelFD fd = new ChannelFD(bound.channel, runtime.getPosix(), runtime.getFilenoUtil());
+        ChannelFD fd = new ChannelFD(channel, runtime.getPosix(), runtime.getFilenoUtil());
         int fileno = fd.bestFileno();
         runtime.getFilenoUtil().registerWrapper(fileno, fd);
         return runtime.newFixnum(fileno);

@@ -182,27 +182,13 @@ public final class Listeners {
         return new Listener(fd, socket.ip, socket.port, name, false);
     }
 
-    /** A ServerSocketChannel with the fd it owns, as listen returns it. */
-    public static final class Bound {
-        public final ServerSocketChannel channel;
-        public final int fd;
-        /** true: handed over by the JVM before (or by systemd), not bound now. */
-        public final boolean adopted;
-
-        Bound(ServerSocketChannel channel, int fd, boolean adopted) {
-            this.channel = channel;
-            this.fd = fd;
-            this.adopted = adopted;
-        }
-    }
-
     /**
      * A listener on host:port: the inherited one bound to that address (port
      * 0 adopts none), else a new one (SO_REUSEADDR, as Ruby's TCPServer); its
      * listen queue set to backlog natively either way. Handed on by the next
      * exec in place. A port in use with nothing inherited is EADDRINUSE.
      */
-    public static synchronized Bound listen(String host, int port, int backlog) throws JRestartException {
+    public static synchronized ServerSocketChannel listen(String host, int port, int backlog) throws JRestartException {
         if (host == null) throw JRestartException.invalid("host must not be null");
         if (port < 0 || port > 65535) throw JRestartException.invalid("port must be 0 to 65535, got " + port);
         if (backlog < 1) throw JRestartException.invalid("backlog: must be a positive Integer, got " + backlog);
@@ -226,7 +212,7 @@ public final class Listeners {
             inherited.put(candidate.fd, candidate.adopted());
             resize(adopted.fd, backlog, candidate);
             hand(adopted.channel, adopted.fd, candidate.name);
-            return new Bound(adopted.channel, adopted.fd, true);
+            return adopted.channel;
         }
         return bind(new InetSocketAddress(address, port), backlog, host);
     }
@@ -243,13 +229,13 @@ public final class Listeners {
     }
 
     /** Every inherited listener as a channel, adopting those not adopted yet; their queues are left as they are. */
-    public static synchronized List<Bound> inheritedChannels() throws JRestartException {
-        List<Bound> channels = new ArrayList<Bound>();
+    public static synchronized List<ServerSocketChannel> inheritedChannels() throws JRestartException {
+        List<ServerSocketChannel> channels = new ArrayList<ServerSocketChannel>();
         for (Listener listener : new ArrayList<Listener>(table().values())) {
             if (listener.adopted) {
                 for (Handed handed : HANDED.values()) {
                     if (handed.listener.port == listener.port && handed.listener.host.equals(listener.host)) {
-                        channels.add(new Bound(handed.channel, handed.listener.fd, true));
+                        channels.add(handed.channel);
                     }
                 }
                 continue;
@@ -264,12 +250,12 @@ public final class Listeners {
             }
             inherited.put(listener.fd, listener.adopted());
             hand(adopted.channel, adopted.fd, listener.name);
-            channels.add(new Bound(adopted.channel, adopted.fd, true));
+            channels.add(adopted.channel);
         }
         return channels;
     }
 
-    private static Bound bind(InetSocketAddress address, int backlog, String host) throws JRestartException {
+    private static ServerSocketChannel bind(InetSocketAddress address, int backlog, String host) throws JRestartException {
         ServerSocketChannel channel = null;
         try {
             channel = ServerSocketChannel.open();
@@ -298,7 +284,7 @@ public final class Listeners {
             throw e;
         }
         hand(channel, fd, null);
-        return new Bound(channel, fd, false);
+        return channel;
     }
 
     /**
