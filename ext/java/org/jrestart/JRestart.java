@@ -9,10 +9,15 @@ import org.jrestart.core.host.Detect;
 import org.jrestart.core.host.Manager;
 import org.jrestart.core.host.Notify;
 import org.jrestart.core.launch.Child;
+import org.jrestart.core.listen.Listener;
+import org.jrestart.core.listen.Listeners;
 import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Proc;
 import org.jrestart.core.posix.Support;
+import org.jrestart.core.posix.Warnings;
 
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -55,7 +60,15 @@ public final class JRestart {
 
     static {
         // As early as the host touches jrestart: the record's elapsed time ends here.
-        if (Support.unavailable() == null) Plan.claimRecord();
+        if (Support.unavailable() == null) {
+            Plan.claimRecord();
+            // The inherited listeners are read once and marked close-on-exec before anything is started.
+            try {
+                Listeners.inherited();
+            } catch (JRestartException e) {
+                Warnings.warn("the listeners handed to this JVM cannot be read: " + e.getMessage());
+            }
+        }
     }
 
     private JRestart() {
@@ -190,6 +203,46 @@ public final class JRestart {
         public String toString() {
             return location;
         }
+    }
+
+    /**
+     * A listening channel on address with a listen queue of 1024: see listen(InetSocketAddress, int).
+     */
+    public static ServerSocketChannel listen(InetSocketAddress address) throws JRestartException {
+        return listen(address, Listeners.DEFAULT_BACKLOG);
+    }
+
+    /**
+     * A real ServerSocketChannel (a Selector takes it; Jetty's
+     * ServerConnector.open(channel) too) listening on address: the listener
+     * the JVM before this one handed over for that address in an exec in
+     * place (or systemd's, by socket activation), else a new one, bound with
+     * SO_REUSEADDR (a port in use: ERRNO EADDRINUSE). Its listen queue is set
+     * to backlog. The next restart in place keeps it open and hands it on, so
+     * no connection is refused meanwhile. Adopting needs java.base's
+     * sun.nio.ch and java.io open to jrestart (--add-opens ...=ALL-UNNAMED)
+     * for more than one listener per JVM: without them the JDK's
+     * System.inheritedChannel() adopts one, once.
+     */
+    public static ServerSocketChannel listen(InetSocketAddress address, int backlog) throws JRestartException {
+        if (address == null) throw JRestartException.invalid("address must not be null");
+        if (address.isUnresolved()) {
+            throw JRestartException.invalid("address " + address + " is unresolved");
+        }
+        return Listeners.listen(address.getAddress().getHostAddress(), address.getPort(), backlog);
+    }
+
+    /**
+     * Every listener this JVM inherited (from the JVM before, or systemd) as a
+     * channel, adopted now if listen did not adopt it yet; empty when none.
+     */
+    public static List<ServerSocketChannel> inheritedChannels() throws JRestartException {
+        return Listeners.inheritedChannels();
+    }
+
+    /** What this JVM inherited: each listener's fd, address, systemd name and whether it was adopted. */
+    public static List<Listener> inheritedListeners() throws JRestartException {
+        return Listeners.inherited();
     }
 
     /**

@@ -3,8 +3,10 @@ package org.jrestart;
 import org.jrestart.core.Options;
 import org.jrestart.core.launch.CloseMode;
 import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.listen.Listeners;
 import org.jrestart.core.posix.JRestartException;
 
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -21,6 +23,7 @@ public final class LaunchOptions {
     private final Options options = new Options();
     /** The first null argument given, said when the options are used; null while there is none. */
     private String invalid;
+    private ServerSocketChannel[] channels = new ServerSocketChannel[0];
 
     /** Which descriptors the command must not inherit: ALL (the default) or only SOCKETS. */
     public LaunchOptions close(CloseMode mode) {
@@ -32,6 +35,17 @@ public final class LaunchOptions {
     public LaunchOptions keep(int... fds) {
         if (fds == null) return refuse("keep: the descriptors are null");
         options.keep(fds);
+        return this;
+    }
+
+    /**
+     * Listening channels a restart in place hands to the new JVM besides those
+     * JRestart.listen made (always handed on); each must be bound and open.
+     * A restart through a command starts another process and hands none.
+     */
+    public LaunchOptions listeners(ServerSocketChannel... channels) {
+        if (channels == null) return refuse("listeners: the channels are null");
+        this.channels = channels.clone();
         return this;
     }
 
@@ -98,7 +112,9 @@ public final class LaunchOptions {
 
     Options core() throws JRestartException {
         if (invalid != null) throw JRestartException.invalid(invalid);
-        return options;
+        int[] fds = new int[channels.length];
+        for (int i = 0; i < fds.length; i++) fds[i] = Listeners.descriptorOf(channels[i]);
+        return options.listeners(fds);
     }
 
     private LaunchOptions refuse(String why) {

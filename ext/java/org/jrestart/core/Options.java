@@ -17,6 +17,7 @@ import java.util.Map;
 public final class Options {
     CloseMode close = CloseMode.ALL;
     int[] keep = new int[0];
+    int[] listeners = new int[0];
     byte[] chdir = {'/'};
     byte[] log;
     final Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
@@ -39,6 +40,16 @@ public final class Options {
     /** Descriptors above 2 that the command inherits, even close-on-exec ones. */
     public Options keep(int... fds) {
         keep = fds.clone();
+        return this;
+    }
+
+    /**
+     * Listening TCP sockets an exec in place hands to the new JVM, besides
+     * those JRestart.listen made (which it always hands on); ignored by a
+     * restart through a command, which starts another process.
+     */
+    public Options listeners(int... fds) {
+        listeners = fds.clone();
         return this;
     }
 

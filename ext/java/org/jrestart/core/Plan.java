@@ -21,6 +21,8 @@ import org.jrestart.core.launch.LaunchRequest;
 import org.jrestart.core.launch.Launcher;
 import org.jrestart.core.launch.Reexec;
 import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.listen.Listener;
+import org.jrestart.core.listen.Listeners;
 import org.jrestart.core.posix.Descriptor;
 import org.jrestart.core.posix.Descriptors;
 import org.jrestart.core.posix.JRestartException;
@@ -137,6 +139,8 @@ public final class Plan {
     final String escape;
     /** The service's $NOTIFY_SOCKET, told of an exec in place; null when it has none. */
     final byte[] notifySocket;
+    /** The listeners an exec in place hands on (kept, named in the environment); null for a command. */
+    final Listeners.Handover handover;
     /** Why the restart was asked for (reason:), for the record; null when not said or not a restart. */
     final String reason;
     /** A restart without a delay: execute watches the command fail fast (FailFast). */
@@ -155,7 +159,7 @@ public final class Plan {
     private volatile List<Entry> descriptors;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
-                 int[] keep, byte[] sleep, byte[] notifySocket, boolean restart) {
+                 int[] keep, byte[] sleep, byte[] notifySocket, boolean restart, Listeners.Handover handover) {
         this.command = choice.command;
         this.path = path;
         this.source = choice.source;
@@ -176,6 +180,7 @@ public final class Plan {
         this.reason = options.reason;
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
         this.restart = restart;
+        this.handover = handover;
     }
 
     /** The plan to start command (its first word, then its arguments) detached: launch. */
@@ -208,6 +213,8 @@ public final class Plan {
                     + Detect.explain(Proc.selfPid(), text(environment)) + ")");
         }
         if (choice.inPlace != null) return inPlace(choice, options, environment).restarting(limit, choice.manager);
+        // Checked though a command's restart hands nothing on: bad input fails wherever the restart goes.
+        Listeners.handover(options.listeners);
         int pid = Proc.selfPid();
         String cgroup = Proc.read("/proc/" + pid + "/cgroup");
         Manager container = Detect.container(pid, cgroup);
@@ -261,7 +268,7 @@ public final class Plan {
             } catch (JRestartException e) {
                 throw e.within(" (launching " + Native.text(name) + ")");
             }
-            return new Plan(choice, path, options, options.strategy, entries, keep, sleep, null, restart);
+            return new Plan(choice, path, options, options.strategy, entries, keep, sleep, null, restart, null);
         } catch (JRestartException e) {
             throw e.command(name);
         }
@@ -347,10 +354,21 @@ public final class Plan {
 
     private static Plan execPlan(Choice choice, byte[] path, Options options, Map<String, byte[]> service,
                                  Map<String, byte[]> env) throws JRestartException {
+        Listeners.Handover handover = Listeners.handover(options.listeners);
+        String listeners = handover.value();
+        if (listeners != null) {
+            env.put(Listeners.VARIABLE, listeners.getBytes(StandardCharsets.UTF_8));
+            // Same pid after the exec: the new JVM knows these are for it, and a child of it knows they are not.
+            env.put(Listeners.PID_VARIABLE, String.valueOf(Proc.selfPid()).getBytes(StandardCharsets.UTF_8));
+        }
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
-        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null,
-                service.get("NOTIFY_SOCKET"), false);
+        int[] keep = Launcher.checkKeep(options.keep);
+        int[] fds = handover.fds();
+        int[] all = Arrays.copyOf(keep, keep.length + fds.length);
+        System.arraycopy(fds, 0, all, keep.length, fds.length);
+        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(all), null,
+                service.get("NOTIFY_SOCKET"), false, handover);
     }
 
     /** Refuses a reason: a restart could not keep (a NUL, too long). */
@@ -487,7 +505,22 @@ public final class Plan {
 
     private Child execute(String latch) throws JRestartException {
         refuseInTestMode();
-        if (!restarts()) return run(null, null);
+        if (!restarts()) return run(null, null, null);
+        // Held from now on: the service may close its listeners before the exec (its stop, at_exit).
+        int[][] held = handover == null ? null : handover.hold();
+        try {
+            return execute(latch, held);
+        } catch (JRestartException | RuntimeException e) {
+            release(held);
+            throw e;
+        }
+    }
+
+    private static void release(int[][] held) {
+        if (held != null) for (int fd : held[0]) Native.LIBC.close(fd);
+    }
+
+    private Child execute(String latch, int[][] held) throws JRestartException {
         if (strategy == Strategy.EXEC && delay > 0) {
             // Refused now when the limit is reached already; counted and recorded only when the exec
             // happens, so that a JVM that dies during the delay leaves no restart behind.
@@ -495,10 +528,10 @@ public final class Plan {
             if (directory != null && !limit.off()) {
                 Guard.check(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
             }
-            execLater(latch, System.currentTimeMillis());
+            execLater(latch, System.currentTimeMillis(), held);
             return null;
         }
-        return counted(System.currentTimeMillis());
+        return counted(System.currentTimeMillis(), held);
     }
 
     private void refuseInTestMode() throws JRestartException {
@@ -523,7 +556,7 @@ public final class Plan {
     }
 
     /** Counts and records the restart, then starts it; asked for at requested. */
-    private Child counted(long requested) throws JRestartException {
+    private Child counted(long requested, int[][] held) throws JRestartException {
         StateDirectory directory = stateDirectory();
         Guard guard = directory == null || limit.off() ? null
                 : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
@@ -539,7 +572,7 @@ public final class Plan {
                 record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
                         Proc.selfPid(), requested);
             }
-            return run(guard, record);
+            return run(guard, record, held);
         } catch (JRestartException | RuntimeException e) {
             if (record != null) record.rollback();
             if (guard != null) guard.release();
@@ -575,21 +608,24 @@ public final class Plan {
     }
 
     /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */
-    private void execLater(final String latch, final long requested) {
+    private void execLater(final String latch, final long requested, final int[][] held) {
         Thread thread = new Thread(new Runnable() {
             @Override
             public void run() {
                 try {
                     Thread.sleep((long) (delay * 1000));
-                    counted(requested);
+                    counted(requested, held);
                 } catch (JRestartException e) {
+                    release(held);
                     if (latch != null) ProcessWide.releaseRestart(latch);
                     Warnings.warn((e.kind() == JRestartException.Kind.VETOED ? "the exec in place did not happen, the"
                             : "the exec in place failed, the") + " service goes on as it was: " + e.getMessage());
                 } catch (RuntimeException e) {
+                    release(held);
                     if (latch != null) ProcessWide.releaseRestart(latch);
                     Warnings.warn("the exec in place failed, the service goes on as it was: " + e.getMessage());
                 } catch (InterruptedException e) {
+                    release(held);
                     if (latch != null) ProcessWide.releaseRestart(latch);
                     Warnings.warn("the exec in place was interrupted before it happened");
                 }
@@ -599,10 +635,11 @@ public final class Plan {
         thread.start();
     }
 
-    private Child run(Guard guard, RestartRecord.Pending record) throws JRestartException {
+    private Child run(Guard guard, RestartRecord.Pending record, int[][] held) throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
-                Reexec.exec(request(RestartRecord.identify(environment, record)), notifier());
+                LaunchRequest request = request(RestartRecord.identify(environment, record));
+                Reexec.exec(held == null ? request : request.holding(held), notifier());
                 throw new AssertionError("execve returned without an error");
             }
             StartLimit startLimit = limitedUnit == null ? null
@@ -777,6 +814,11 @@ public final class Plan {
         return keep.clone();
     }
 
+    /** The listeners an exec in place hands to the new JVM (empty for a command). */
+    public List<Listener> listeners() {
+        return handover == null ? Collections.<Listener>emptyList() : handover.listeners;
+    }
+
     /** The new program's cwd; null for an exec in place, which keeps the current one. */
     public byte[] chdir() {
         return chdir == null ? null : chdir.clone();
@@ -842,6 +884,9 @@ public final class Plan {
         if (!options.unsetenvOthers) env.putAll(service);
         // Only an exec in place hands the record's id on (RestartRecord.identify), never an inherited one.
         env.remove(RestartRecord.ID_VARIABLE);
+        // Listeners are named only by the exec in place that hands them on (LISTEN_PID
+        // stays valid across it, and the activated descriptors may be closed by then).
+        for (String name : Listeners.VARIABLES) env.remove(name);
         for (Map.Entry<String, byte[]> e : options.env.entrySet()) {
             String name = e.getKey();
             if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {

@@ -3,6 +3,7 @@ package org.jrestart.core;
 import org.jrestart.core.history.RestartLimit;
 import org.jrestart.core.launch.FailFast;
 import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.listen.Listener;
 import org.jrestart.core.posix.Descriptor;
 import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Native;
@@ -75,6 +76,11 @@ final class PlanText {
             row(text, "env", "only " + envText(plan) + " (unsetenv_others: nothing of ENV)");
         } else if (!plan.env.isEmpty()) {
             row(text, "env", "ENV with " + envText(plan) + " over it");
+        }
+        if (!plan.listeners().isEmpty()) {
+            List<String> listeners = new ArrayList<String>();
+            for (Listener listener : plan.listeners()) listeners.add(listener.toString().replace(", adopted", ""));
+            row(text, "listeners", "handed to the new JVM: " + String.join("; ", listeners));
         }
         text.append("  descriptors:\n");
         text.append(String.format(Locale.ROOT, "    %4s  %-16s %-36s %-34s %s", "fd", "type", "target", "socket",

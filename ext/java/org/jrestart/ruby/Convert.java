@@ -120,8 +120,8 @@ final class Convert {
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
     /** restart! and plan take launch's options and reason:. */
     static final List<String> RESTART_OPTIONS = Arrays.asList(
-            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason");
-    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others");
+            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners");
+    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners");
 
     /**
      * The options Hash as the core's Options, read by key; every value is
@@ -148,7 +148,8 @@ final class Convert {
         if ((v = option(context, hash, "close")) != null) {
             options.close(choice(context, v, "close:", EnumSet.allOf(CloseMode.class)));
         }
-        if ((v = option(context, hash, "keep")) != null) options.keep(fds(context, v));
+        if ((v = option(context, hash, "keep")) != null) options.keep(fds(context, v, "keep:"));
+        if ((v = option(context, hash, "listeners")) != null) options.listeners(fds(context, v, "listeners:"));
         if ((v = option(context, hash, "chdir")) != null) options.chdir(path(context, v, "chdir:"));
         if ((v = option(context, hash, "log")) != null && !v.isNil()) options.log(path(context, v, "log:"));
         if ((v = option(context, hash, "env")) != null && !v.isNil()) env(context, options, v);
@@ -184,10 +185,10 @@ final class Convert {
         return hash.fastARef(context.runtime.newSymbol(name));
     }
 
-    /** keep: as the OS descriptors of its Integers and IOs. */
-    static int[] fds(ThreadContext context, IRubyObject value) {
+    /** keep: or listeners: as the OS descriptors of its Integers and IOs. */
+    static int[] fds(ThreadContext context, IRubyObject value, String what) {
         if (!(value instanceof RubyArray)) {
-            throw context.runtime.newTypeError("keep: must be an Array of Integer fds or IOs, got "
+            throw context.runtime.newTypeError(what + " must be an Array of Integer fds or IOs, got "
                     + value.getMetaClass().getRealClass().getName());
         }
         RubyArray<?> list = (RubyArray<?>) value;
@@ -195,7 +196,7 @@ final class Convert {
         for (int i = 0; i < fds.length; i++) {
             IRubyObject item = list.eltOk(i);
             fds[i] = fd(context, item);
-            if (fds[i] == INVALID_FD) throw context.runtime.newErrnoEBADFError("keep: " + item.inspect());
+            if (fds[i] == INVALID_FD) throw context.runtime.newErrnoEBADFError(what + " " + item.inspect());
         }
         return fds;
     }

@@ -2,6 +2,7 @@ package org.jrestart.ruby;
 
 import org.jrestart.core.Plan;
 import org.jrestart.core.launch.Reaping;
+import org.jrestart.core.listen.Listeners;
 import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Support;
 import org.jrestart.core.posix.Warnings;
@@ -36,6 +37,12 @@ public final class JRestartLibrary implements BasicLibraryService {
                 }
             });
             Plan.claimRecord();
+            // Read now, once: the inherited listeners are marked close-on-exec before anything is started.
+            try {
+                Listeners.inherited();
+            } catch (JRestartException e) {
+                Warnings.warn("the listeners handed to this JVM cannot be read: " + e.getMessage());
+            }
         }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
@@ -44,6 +51,7 @@ public final class JRestartLibrary implements BasicLibraryService {
         RubyPlan.createPlanClass(runtime, jrestart);
         RubyDetect.createDetectModule(runtime, jrestart);
         RubyRestartHook.createRestartHookClass(runtime, jrestart);
+        RubyListen.define(jrestart);
         return true;
     }
 

@@ -29,6 +29,8 @@ public final class LaunchRequest {
     /** Where the delay's /bin/sh writes "ID STATUS" once the command ends; null when nobody reads it. */
     final byte[] statusFile;
     final String statusId;
+    /** An exec in place puts each held[0][i] (a close-on-exec duplicate) back onto held[1][i] if it was closed. */
+    final int[][] held;
 
     /**
      * command is the argv as given (its first word names it in errors), path
@@ -37,12 +39,14 @@ public final class LaunchRequest {
      */
     public LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
                          CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep) {
-        this(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, null, null);
+        this(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, null, null, NONE_HELD);
     }
+
+    private static final int[][] NONE_HELD = {new int[0], new int[0]};
 
     private LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
                           CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep,
-                          byte[] statusFile, String statusId) {
+                          byte[] statusFile, String statusId, int[][] held) {
         this.command = Collections.unmodifiableList(new ArrayList<byte[]>(command));
         this.path = path;
         this.environment = Collections.unmodifiableList(new ArrayList<byte[]>(environment));
@@ -55,11 +59,22 @@ public final class LaunchRequest {
         this.sleep = sleep;
         this.statusFile = statusFile;
         this.statusId = statusId;
+        this.held = held;
     }
 
     /** This request, with the delay's /bin/sh waiting for the command and writing "id status" to file. */
     public LaunchRequest reportingStatus(byte[] file, String id) {
-        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id);
+        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id, held);
+    }
+
+    /**
+     * This request, with descriptors held for an exec in place: from[i], a
+     * close-on-exec duplicate of to[i], goes back onto to[i] just before the
+     * exec when to[i] no longer is that file (closed meanwhile).
+     */
+    public LaunchRequest holding(int[][] fromTo) {
+        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, statusFile,
+                statusId, fromTo);
     }
 
     /** This request, with fd (above 2, open) kept by the command too. */
@@ -68,7 +83,7 @@ public final class LaunchRequest {
         more[keep.length] = fd;
         Arrays.sort(more);
         return new LaunchRequest(command, path, environment, strategy, close, more, chdir, log, delay, sleep, statusFile,
-                statusId);
+                statusId, held);
     }
 
     /**

@@ -10,6 +10,7 @@ import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Linux;
 import org.jrestart.core.posix.Native;
 import org.jrestart.core.posix.Signals;
+import org.jrestart.core.posix.Stat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -99,6 +100,7 @@ public final class Reexec {
         Pointer envp = Native.cStringArray(Reaping.handOver(request.environment), "environment entry");
 
         List<int[]> fdFlags = closeOnExec(request.inheritance());
+        List<int[]> restored = new ArrayList<int[]>();
         List<Disposition> dispositions = new ArrayList<Disposition>();
         Pointer oldMask = Signals.buffer();
         boolean maskSaved = false;
@@ -113,6 +115,8 @@ public final class Reexec {
                 listener.beforeExec();
                 announced = true;
             }
+            // Last, after everything the stop ran: a listener it closed goes back on its number.
+            restoreHeld(request.held, restored);
             Native.LIBC.execve(path, argvp, envp);
             throw JRestartException.errno(Native.errno(), Native.text(request.path));
         } finally {
@@ -121,7 +125,44 @@ public final class Reexec {
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);
             for (int[] fd : fdFlags) Native.LIBC.fcntl(fd[0], F_SETFD, fd[1]);
+            undoRestored(restored);
         }
+    }
+
+    /**
+     * Puts each held duplicate back on its number where that number no longer
+     * is the same file (the service closed it, or the JDK's close left its
+     * placeholder there); adds [fd, saved copy of what was there or -1] to restored.
+     */
+    private static void restoreHeld(int[][] held, List<int[]> restored) throws JRestartException {
+        for (int i = 0; i < held[0].length; i++) {
+            int from = held[0][i];
+            int to = held[1][i];
+            Stat copy = Descriptors.fstat(from);
+            Stat now = Native.LIBC.fcntl(to, F_GETFD, 0) == -1 ? null : Descriptors.fstat(to);
+            if (now != null && now.dev == copy.dev && now.ino == copy.ino) continue;
+            int saved = now == null ? -1 : Native.LIBC.fcntl(to, Linux.F_DUPFD_CLOEXEC, 3);
+            if (Native.LIBC.dup2(from, to) < 0) {
+                int errno = Native.errno();
+                if (saved >= 0) Native.LIBC.close(saved);
+                undoRestored(restored);
+                throw JRestartException.errno(errno, "dup2(" + from + ", " + to + ") putting a held listener back");
+            }
+            restored.add(new int[] {to, saved});
+        }
+    }
+
+    /** After a failed exec: each restored number gets back what it was, or is closed again. */
+    private static void undoRestored(List<int[]> restored) {
+        for (int[] r : restored) {
+            if (r[1] >= 0) {
+                Native.LIBC.dup2(r[1], r[0]);
+                Native.LIBC.close(r[1]);
+            } else {
+                Native.LIBC.close(r[0]);
+            }
+        }
+        restored.clear();
     }
 
     /**

@@ -39,6 +39,9 @@ public interface LibC {
     int fcntl(int fd, int cmd, int arg);
     int getsockname(int fd, Pointer addr, @In @Out IntByReference addrlen);
     int getsockopt(int fd, int level, int optname, Pointer optval, @In @Out IntByReference optlen);
+    // Listeners handed to the next JVM: the listen queue resized, held by a duplicate across the stop.
+    int listen(int fd, int backlog);
+    int dup(int oldfd);
     long sysconf(int name);
     int waitpid(int pid, @Out IntByReference status, int options);
     int kill(int pid, int sig);

@@ -1,6 +1,7 @@
 package org.jrestart.core.posix;
 
 import jnr.constants.platform.AddressFamily;
+import jnr.constants.platform.Sock;
 import jnr.constants.platform.SocketLevel;
 import jnr.constants.platform.SocketOption;
 import jnr.ffi.Memory;
@@ -19,6 +20,8 @@ public final class SocketInfo {
     private static final int AF_INET6 = AddressFamily.AF_INET6.intValue();
     private static final int SOL_SOCKET = SocketLevel.SOL_SOCKET.intValue();
     private static final int SO_ACCEPTCONN = SocketOption.SO_ACCEPTCONN.intValue();
+    private static final int SO_TYPE = SocketOption.SO_TYPE.intValue();
+    private static final int SOCK_STREAM = Sock.SOCK_STREAM.intValue();
     private static final int SOCKADDR_STORAGE = 128;
 
     /** "inet", "inet6", "unix", or "family N". */
@@ -26,11 +29,20 @@ public final class SocketInfo {
     /** "127.0.0.1:8080", "[::1]:8080", a socket path, "@name" (abstract), or "" (unnamed). */
     public final String localAddress;
     public final boolean listening;
+    /** SOCK_STREAM (TCP for inet and inet6). */
+    public final boolean stream;
+    /** The bound IP address as text (inet and inet6), else null. */
+    public final String ip;
+    /** The bound port (inet and inet6), else -1. */
+    public final int port;
 
-    private SocketInfo(String family, String localAddress, boolean listening) {
+    private SocketInfo(String family, String localAddress, boolean listening, boolean stream, String ip, int port) {
         this.family = family;
         this.localAddress = localAddress;
         this.listening = listening;
+        this.stream = stream;
+        this.ip = ip;
+        this.port = port;
     }
 
     /** The details of socket fd, or null when fd is not a socket (any more). */
@@ -42,16 +54,22 @@ public final class SocketInfo {
         IntByReference flagLength = new IntByReference(4);
         boolean listening = Native.LIBC.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, flag, flagLength) == 0
                 && flag.getInt(0) != 0;
+        boolean stream = Native.LIBC.getsockopt(fd, SOL_SOCKET, SO_TYPE, flag, new IntByReference(4)) == 0
+                && flag.getInt(0) == SOCK_STREAM;
         int family = addr.getShort(0) & 0xffff;
         int size = Math.min(length.intValue(), SOCKADDR_STORAGE);
-        if (family == AF_INET) return new SocketInfo("inet", ip(addr, 4, 4) + ":" + port(addr), listening);
+        if (family == AF_INET) {
+            String ip = ip(addr, 4, 4);
+            return new SocketInfo("inet", ip + ":" + port(addr), listening, stream, ip, port(addr));
+        }
         if (family == AF_INET6) {
             // The JDK opens dual-stack sockets: an IPv4 peer shows as ::ffff:a.b.c.d, printed as a.b.c.d.
             String ip = ip(addr, 8, 16);
-            return new SocketInfo("inet6", (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + port(addr), listening);
+            return new SocketInfo("inet6", (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + port(addr), listening,
+                    stream, ip, port(addr));
         }
-        if (family == AF_UNIX) return new SocketInfo("unix", unixPath(addr, size), listening);
-        return new SocketInfo("family " + family, "", listening);
+        if (family == AF_UNIX) return new SocketInfo("unix", unixPath(addr, size), listening, stream, null, -1);
+        return new SocketInfo("family " + family, "", listening, stream, null, -1);
     }
 
     private static int port(Pointer addr) {
