@@ -2,6 +2,7 @@
 
 require "csv"
 require "fileutils"
+require_relative "starters"
 
 module JRestartBench
   # Medians and p99 (nearest rank) of raw numbers.
@@ -22,10 +23,13 @@ module JRestartBench
     ORDER = %i[floor launch fork spawn process_builder].freeze
     NAMES = { floor: "C posix_spawn (floor)" }.merge(Starters::NAMES).freeze
 
-    def initialize(directory)
+    # name: the files' base name (NAME.txt, NAME.csv); header: the CSV's columns.
+    def initialize(directory, name: "bench", header: CSV_HEADER)
       FileUtils.mkdir_p(directory)
       @directory = directory
-      @text = File.open(File.join(directory, "bench.txt"), "w")
+      @name = name
+      @header = header
+      @text = File.open(File.join(directory, "#{name}.txt"), "w")
       @rows = []
     end
 
@@ -41,8 +45,8 @@ module JRestartBench
 
     def close
       @text.close
-      CSV.open(path("bench.csv"), "w") do |csv|
-        csv << CSV_HEADER
+      CSV.open(path("#{@name}.csv"), "w") do |csv|
+        csv << @header
         @rows.each { |row| csv << row }
       end
     end
@@ -270,6 +274,11 @@ module JRestartBench
           yield summary
         end
       end
+    end
+
+    # One CSV row as it is.
+    def row(*cells)
+      @rows << cells
     end
 
     # One CSV row, in unit: the summary's numbers divided by divisor.

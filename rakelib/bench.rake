@@ -25,3 +25,14 @@ task bench: [:compile, floor, chart_classpath] do
   ok = JRestartBench.run(quick: ENV["QUICK"] == "1", xchart_classpath: File.read(chart_classpath).strip.split(":"))
   exit(1) unless ok
 end
+
+namespace :bench do
+  desc "What a restart costs the clients: refused connects and waits, handover vs rebinding vs init.d (ROUNDS=3)"
+  task restart: [:compile, chart_classpath] do
+    require_relative "../bench/downtime"
+    ok = JRestartBench::Downtime.run(rounds: Integer(ENV.fetch("ROUNDS", "3")),
+                                     results: File.expand_path("../bench/results", __dir__),
+                                     xchart_classpath: File.read(chart_classpath).strip.split(":"))
+    exit(1) unless ok
+  end
+end
