@@ -195,7 +195,7 @@ module JRestartBench
           values = rounds.map { |r| r[key] }
           next "-" if values.empty?
 
-          report.row(name, MEASURES[key], median(values), values.min, values.max, values.size)
+          report.row(name, MEASURES[key], *[median(values), values.min, values.max].map { |v| v.round(3) }, values.size)
           key.to_s.end_with?("_s") ? "#{format("%.2f", median(values))} (#{format("%.2f", values.min)}-" \
                                      "#{format("%.2f", values.max)})" : "#{median(values)} (#{values.min}-#{values.max})"
         end
@@ -232,7 +232,7 @@ module JRestartBench
       end
       %i[answers_s longest_wait_s boot_s].each do |key|
         values = measured.values.map { |rounds| median(rounds.map { |r| r[key] }) }
-        chart.addSeries(MEASURES[key], labels.to_java(:string), values.to_java(:double))
+        chart.addSeries(MEASURES[key], labels, values.map(&:to_f))
       end
       org.knowm.xchart.BitmapEncoder.saveBitmap(chart, report.path("restart-downtime.png"),
                                                 org.knowm.xchart.BitmapEncoder::BitmapFormat::PNG)

@@ -227,6 +227,23 @@ module JRestartBench
       format(value < 10 ? "%.3f" : value < 100 ? "%.2f" : "%.1f", value)
     end
 
+    # One CSV row as it is.
+    def row(*cells)
+      @rows << cells
+    end
+
+    # An aligned text table: the first row is the header.
+    def table(headers, rows)
+      widths = headers.each_index.map { |i| ([headers] + rows).map { |row| row[i].to_s.size }.max }
+      ([headers] + rows).each_with_index do |row, index|
+        cells = row.each_with_index.map do |cell, i|
+          i.zero? ? cell.to_s.ljust(widths[i]) : cell.to_s.rjust(widths[i])
+        end
+        say "  #{cells.join("  ")}".rstrip
+        say "  #{widths.map { |w| "-" * w }.join("  ")}" if index.zero?
+      end
+    end
+
     private
 
     # Whether every [label, value] pair passes; nil when nothing was measured.
@@ -276,11 +293,6 @@ module JRestartBench
       end
     end
 
-    # One CSV row as it is.
-    def row(*cells)
-      @rows << cells
-    end
-
     # One CSV row, in unit: the summary's numbers divided by divisor.
     def record(part, method, gib, open, measure, unit, summary, divisor = 1)
       name = method.is_a?(Symbol) ? NAMES.fetch(method) : method
@@ -290,17 +302,6 @@ module JRestartBench
 
     def round(value)
       format("%.4f", value).sub(/\.?0+\z/, "")
-    end
-
-    def table(headers, rows)
-      widths = headers.each_index.map { |i| ([headers] + rows).map { |row| row[i].to_s.size }.max }
-      ([headers] + rows).each_with_index do |row, index|
-        cells = row.each_with_index.map do |cell, i|
-          i.zero? ? cell.to_s.ljust(widths[i]) : cell.to_s.rjust(widths[i])
-        end
-        say "  #{cells.join("  ")}".rstrip
-        say "  #{widths.map { |w| "-" * w }.join("  ")}" if index.zero?
-      end
     end
   end
 end
