@@ -3,7 +3,7 @@
 require "spec_helper"
 
 # The Java core's layers look only down: posix <- launch <- host, history <-
-# org.jrestart.core (Plan) <- the binding and the facade. A class that names a
+# stop <- org.jrestart.core (Plan) <- the binding and the facade. A class that names a
 # higher layer (an import, or a fully qualified name) breaks that, and so does
 # a core class that imports JRuby.
 RSpec.describe "the Java core's layers" do
@@ -13,7 +13,8 @@ RSpec.describe "the Java core's layers" do
     "launch" => %w[posix],
     "host" => %w[posix launch],
     "history" => %w[posix launch],
-    "core" => %w[posix launch host history]
+    "stop" => %w[posix launch host],
+    "core" => %w[posix launch host history stop]
   }
 
   sources = Dir.glob(File.join(core, "**", "*.java")).to_h do |path|
@@ -23,7 +24,7 @@ RSpec.describe "the Java core's layers" do
 
   def named_layers(text)
     code = text.gsub(%r{/\*.*?\*/}m, "").gsub(%r{//[^\n]*}, "").gsub(/"(?:\\.|[^"\\\n])*"/, '""')
-    code.scan(/\borg\.jrestart\.core(?:\.(posix|launch|host|history))?\.[A-Z]\w*/).map { |(layer)| layer || "core" }.uniq
+    code.scan(/\borg\.jrestart\.core(?:\.(posix|launch|host|history|stop))?\.[A-Z]\w*/).map { |(layer)| layer || "core" }.uniq
   end
 
   it "puts every core class in one of the layers" do

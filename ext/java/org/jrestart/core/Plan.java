@@ -27,6 +27,8 @@ import org.jrestart.core.posix.Native;
 import org.jrestart.core.posix.Proc;
 import org.jrestart.core.posix.Support;
 import org.jrestart.core.posix.Warnings;
+import org.jrestart.core.stop.OrderlyStop;
+import org.jrestart.core.stop.Termination;
 
 import java.io.File;
 import java.math.BigDecimal;
@@ -148,6 +150,10 @@ public final class Plan {
     private final boolean restart;
     /** The restart-loop guard's limit; OFF for launches. */
     RestartLimit limit = RestartLimit.OFF;
+    /** stop_timeout: as given; null: the default. */
+    private final Double givenStopTimeout;
+    /** Seconds the orderly stop may take (a restart only; null for a launch), decided when planned. */
+    private Double stopTimeout;
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
@@ -174,6 +180,7 @@ public final class Plan {
         this.reason = options.reason;
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
         this.restart = restart;
+        this.givenStopTimeout = options.stopTimeout;
     }
 
     /** The plan to start command (its first word, then its arguments) detached: launch. */
@@ -198,6 +205,7 @@ public final class Plan {
                                List<byte[]> setting, RestartLimit limitSetting) throws JRestartException {
         Support.require("restart");
         checkReason(options.reason);
+        checkStopTimeout(options);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
@@ -226,11 +234,41 @@ public final class Plan {
         return plan.restarting(limit, service);
     }
 
-    /** Makes this plan a restart of service, counted against limit. */
+    /** Makes this plan a restart of service, counted against limit, stopped within the stop timeout. */
     private Plan restarting(RestartLimit limit, Manager service) {
         this.limit = limit;
         this.service = service;
+        this.stopTimeout = givenStopTimeout != null ? givenStopTimeout : defaultStopTimeout(service);
         return this;
+    }
+
+    /**
+     * A systemd unit's own TimeoutStopUSec, so that the orderly stop gets
+     * what the unit's stop would get; else OrderlyStop.DEFAULT_TIMEOUT (also
+     * when systemctl cannot say, which is said).
+     */
+    private static double defaultStopTimeout(Manager service) {
+        if (service == null || !service.name.equals("systemd")) return OrderlyStop.DEFAULT_TIMEOUT;
+        try {
+            return Systemctl.timeoutStopSeconds(service.service, service.command.contains("--user"));
+        } catch (JRestartException e) {
+            Warnings.warn(e.getMessage() + "; the stop timeout is " + seconds(OrderlyStop.DEFAULT_TIMEOUT) + " s");
+            return OrderlyStop.DEFAULT_TIMEOUT;
+        }
+    }
+
+    /** stop_timeout: finite seconds, from 0 to a day, like delay:. */
+    private static void checkStopTimeout(Options options) throws JRestartException {
+        Double timeout = options.stopTimeout;
+        if (timeout == null) return;
+        if (!(timeout >= 0) || Double.isInfinite(timeout)) {
+            throw JRestartException.invalid("stop_timeout: must be a finite number of seconds >= 0, got "
+                    + seconds(timeout));
+        }
+        if (timeout > Options.MAX_DELAY) {
+            throw JRestartException.invalid("stop_timeout: must be at most " + seconds(Options.MAX_DELAY)
+                    + " seconds (one day), got " + seconds(timeout));
+        }
     }
 
     private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment, boolean restart)
@@ -322,6 +360,7 @@ public final class Plan {
     public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment,
                               RestartLimit limitSetting) throws JRestartException {
         Support.require("reexec");
+        checkStopTimeout(options);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Plan plan;
         if (argv == null) {
@@ -347,6 +386,7 @@ public final class Plan {
                                  Map<String, byte[]> env) throws JRestartException {
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
+        Reexec.checkImage(path, choice.command.get(0));
         return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(options.keep), null,
                 service.get("NOTIFY_SOCKET"), false);
     }
@@ -561,14 +601,17 @@ public final class Plan {
     private Child run(Guard guard, RestartRecord.Pending record) throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
-                Reexec.exec(request(RestartRecord.identify(environment, record)), notifier());
-                throw new AssertionError("execve returned without an error");
+                stopAndExec(record);
+                throw new AssertionError("Runtime.exit returned");
             }
             StartLimit startLimit = limitedUnit == null ? null
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
             StartCount starts = startLimit == null ? null : new StartCount(startLimit.unit, startLimit.user,
                     startLimit.burst, startLimit.intervalMicros, System.getenv());
             if (starts != null) starts.claim(Notify.monotonicMicros());
+            // The manager's SIGTERM may come while FailFast still watches the command: the orderly
+            // SIGTERM is ready first, and taken back if the command never started.
+            if (restart) Termination.install(stopTimeout);
             try {
                 if (failFast) return FailFast.launch(request(environment), record, managerClient());
                 // The delay's /bin/sh waits for the command and records its status for the new JVM.
@@ -576,12 +619,33 @@ public final class Plan {
                 return Launcher.launch(delay > 0 && record != null
                         ? request.reportingStatus(record.statusFile(), record.id()) : request, -1);
             } catch (JRestartException | RuntimeException e) {
+                if (restart) Termination.uninstall();
                 if (starts != null) starts.release();
                 throw e;
             }
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
+    }
+
+    /**
+     * The orderly stop, then the exec in place, same pid (OrderlyStop): never
+     * returns. Everything that can be checked is checked before the stop
+     * begins, the image again (it may have gone since the plan was made):
+     * after it there is no way back, and a failed exec ends the JVM.
+     */
+    private void stopAndExec(final RestartRecord.Pending record) throws JRestartException {
+        Reexec.checkImage(path, command.get(0));
+        final LaunchRequest request = request(RestartRecord.identify(environment, record));
+        // The restart hooks (issue 18 item 2) run first, within this same deadline.
+        long deadline = OrderlyStop.deadline(stopTimeout);
+        OrderlyStop.stopAndExec(deadline, new OrderlyStop.Exec() {
+            @Override
+            public void exec(List<String> stillRunning) throws JRestartException {
+                if (record != null) record.stillRunning(stillRunning);
+                Reexec.exec(request, notifier());
+            }
+        });
     }
 
     /**
@@ -757,6 +821,15 @@ public final class Plan {
     /** Why the restart was asked for (reason:); null when not said. */
     public String reason() {
         return reason;
+    }
+
+    /**
+     * Seconds the orderly stop may take (stop_timeout:, else the unit's
+     * TimeoutStopUSec under systemd, else 90; infinite for a unit with
+     * none); null for a launch, which stops nothing.
+     */
+    public Double stopTimeout() {
+        return stopTimeout;
     }
 
     /** Why the service restarts in place (same pid, its own command line); null when a command restarts it. */

@@ -36,6 +36,8 @@ public final class JRestartLibrary implements BasicLibraryService {
                 }
             });
             Plan.claimRecord();
+            // This runtime's at_exit handlers and buffered IO, for the orderly stop before an exec in place.
+            RuntimeStop.register(runtime);
         }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);
