@@ -14,6 +14,7 @@
 # One line per connection:
 #   info                  -> "PID GENERATION STARTED": STARTED is when this JVM (image) started, in ms since the epoch
 #   reexec [TIMEOUT]      -> "reexecing", then JRestart.reexec! (stop_timeout: TIMEOUT when given)
+#   reexec-path PATH      -> JRestart.reexec!([PATH]), which must be refused: the error it raised
 #   restart [TIMEOUT]     -> "restarting" or the error, JRestart.restart! (delay: 0.5), then the stop comes
 #   record                -> JRestart.last_restart as JSON, or "null"
 require "json"
@@ -52,8 +53,7 @@ next_generation = { "JRESTART_SPEC_GENERATION" => (generation + 1).to_s }
 loop do
   client = server.accept
   line = client.gets.to_s.split
-  timeout = line[1] && Float(line[1])
-  options = timeout ? { stop_timeout: timeout } : {}
+  options = line[1] && line[0] != "reexec-path" ? { stop_timeout: Float(line[1]) } : {}
   case line[0]
   when "info"
     client.puts "#{Process.pid} #{generation} #{java.lang.management.ManagementFactory.runtime_mx_bean.start_time}"
@@ -61,6 +61,13 @@ loop do
     client.puts "reexecing"
     client.close
     JRestart.reexec!(env: next_generation, **options)
+  when "reexec-path"
+    begin
+      JRestart.reexec!([line[1]])
+      client.puts "exec returned"
+    rescue StandardError => e
+      client.puts "#{e.class}: #{e.message}"
+    end
   when "restart"
     begin
       ENV.update(next_generation)

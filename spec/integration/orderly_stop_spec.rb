@@ -1,0 +1,232 @@
+# frozen_string_literal: true
+
+require "json"
+require "open3"
+require "tmpdir"
+require_relative "../support/supervised"
+
+# The orderly stop (issue 18, items 1 and 3): before an exec in place, and on
+# the SIGTERM a manager sends after restart! started its restart command, the
+# old JVM runs what a manager's stop would run: every runtime's at_exit
+# handlers and IO flush, then the JVM's shutdown hooks (one written as a Ruby
+# block, one in plain Java). spec/support/orderly_service.rb leaves a marker
+# for each, and 100 bytes written with sync = false; the proof is those
+# files after the restart, and the new JVM answering (same pid in place).
+RSpec.describe "the orderly stop" do
+  SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
+  HOOK_SOURCE = File.expand_path("../support/java/OrderlyHook.java", __dir__)
+
+  def now
+    Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  before(:all) do
+    javac = File.join(ENV_JAVA.fetch("java.home"), "bin", "javac")
+    skip "no javac in #{ENV_JAVA["java.home"]}" unless File.executable?(javac)
+    @classes = Dir.mktmpdir("jrestart-orderly-hook")
+    out, status = Open3.capture2e(javac, "--release", "8", "-d", @classes, HOOK_SOURCE)
+    raise "javac failed:\n#{out}" unless status.success?
+  end
+
+  after(:all) { FileUtils.rm_rf(@classes) if @classes }
+
+  def service_env(port, dir, env = {})
+    { "DEMO_PORT" => port.to_s, "DEMO_RUN_DIR" => dir, "ORDERLY_HOOK_CLASSES" => @classes, **env }
+  end
+
+  # Starts the service (prefix: what runs it, e.g. unshare); yields [port, the launch].
+  # Kills what is left of it, whatever happens.
+  def serving(dir, prefix: [], env: {})
+    port = JRestartSpec::Loopback.free_port
+    launch = JRestart.launch(*prefix, *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), SERVICE,
+                             env: service_env(port, dir, env), log: File.join(dir, "service.log"))
+    begin
+      expect(info(port, 0, launch)).not_to be_nil, "the service never answered:\n#{log(dir)}"
+      yield port, launch
+    ensure
+      children_of(launch.pid).each do |pid|
+        Process.kill(:KILL, pid)
+      rescue Errno::ESRCH
+        nil
+      end
+      kill_and_reap(launch.pid) unless launch.exited?
+    end
+  end
+
+  def log(dir)
+    File.exist?(File.join(dir, "service.log")) ? File.read(File.join(dir, "service.log")) : ""
+  end
+
+  # [pid, generation, JVM start in ms] once generation answers; nil after timeout or when launch exited.
+  def info(port, generation, launch = nil, timeout: 180)
+    deadline = now + timeout
+    while now < deadline
+      answer = JRestartSpec::Loopback.ask(port, "info").to_s.split.map { |word| Integer(word) }
+      return answer if answer[1] == generation
+      return nil if launch&.exited?
+
+      sleep 0.1
+    end
+    nil
+  end
+
+  def marker(dir, name, generation = 0)
+    path = File.join(dir, "#{name}.#{generation}")
+    File.exist?(path) ? File.read(path) : nil
+  end
+
+  # What the old JVM's stop left: every marker holds its pid, and the 100 buffered bytes are on disk.
+  def expect_orderly(dir, pid)
+    expect(%w[at_exit ruby_hook java_hook].to_h { |name| [name, marker(dir, name)] })
+      .to eq("at_exit" => pid.to_s, "ruby_hook" => pid.to_s, "java_hook" => pid.to_s), log(dir)
+    expect(marker(dir, "buffered")).to eq("x" * 100)
+    expect(log(dir)).not_to include("NullPointerException")
+  end
+
+  def record(port)
+    JSON.parse(JRestartSpec::Loopback.ask(port, "record"))
+  end
+
+  it "runs at_exit, the flush and both hooks before a plain reexec!, then the same pid serves" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      serving(dir) do |port, launch|
+        pid, = info(port, 0)
+        expect(JRestartSpec::Loopback.ask(port, "reexec")).to eq("reexecing")
+        new_pid, = info(port, 1, launch)
+        expect(new_pid).to eq(pid)
+        expect_orderly(dir, pid)
+        expect(record(port)).to include("mechanism" => "in_place", "still_running" => [])
+      end
+    end
+  end
+
+  context "in a container, restart! in place" do
+    before(:all) do
+      missing = %w[unshare tini].reject { |program| system("command -v #{program} >/dev/null") }
+      skip "#{missing.join(", ")} missing (apt-get install util-linux tini)" if missing.any? && !ENV["CI"]
+      skip "unshare --pid needs root" unless Process.uid.zero?
+    end
+
+    { "the JVM as PID 1" => [[], 1], "the JVM under tini" => [%w[tini --], 2] }.each do |setup, (init, jvm_pid)|
+      it "stops in order with #{setup}: at_exit, the flush, both hooks, then the exec, same pid" do
+        Dir.mktmpdir("jrestart-orderly") do |dir|
+          serving(dir, prefix: ["unshare", "--pid", "--fork", "--mount-proc", *init]) do |port, launch|
+            expect(info(port, 0).first).to eq(jvm_pid)
+            expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
+            expect(info(port, 1, launch)&.first).to eq(jvm_pid), log(dir)
+            expect_orderly(dir, jvm_pid)
+            expect(record(port)).to include("mechanism" => "in_place", "previous_pid" => jvm_pid)
+          end
+        end
+      end
+    end
+  end
+
+  it "ends the JVM in order on the SIGTERM of an init script's restart (start-stop-daemon)" do
+    skip "start-stop-daemon missing" unless system("command -v start-stop-daemon >/dev/null") || ENV["CI"]
+
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      port = JRestartSpec::Loopback.free_port
+      jruby, *options = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START)
+      env = service_env(port, dir, "DEMO_JRUBY" => jruby, "DEMO_JRUBY_OPTS" => options.join(" "),
+                                   "DEMO_SERVICE" => SERVICE)
+      script = JRestartSpec::Supervised::INIT_SCRIPT
+      begin
+        expect(JRestart.launch(script, "start", env: env).wait(60)).to be_success
+        pid, = info(port, 0)
+        expect(pid).not_to be_nil, File.read(File.join(dir, "demo-service.out"))
+        expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
+        new_pid, = info(port, 1)
+        expect(new_pid).not_to be_nil
+        expect(new_pid).not_to eq(pid)
+        expect_orderly(dir, pid)
+        expect(File.read(File.join(dir, "demo-service.out"))).not_to include("NullPointerException")
+      ensure
+        expect(JRestart.launch(script, "stop", env: env).wait(60)).to be_success
+      end
+    end
+  end
+
+  # The restart command here is a manager's stop and nothing else: it sends the SIGTERM, so that this
+  # spec, the JVM's parent, sees how the JVM ended.
+  it "exits 143 on a restart command's SIGTERM, having run at_exit, the flush and both hooks" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      command = "/bin/sh -c 'kill -TERM $(cat #{dir}/boot.0)'"
+      serving(dir, env: { "JRESTART_COMMAND" => command }) do |port, launch|
+        pid, = info(port, 0)
+        expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
+        status = launch.wait(120)
+        expect(status&.exitstatus).to eq(143), log(dir)
+        expect_orderly(dir, pid)
+      end
+    end
+  end
+
+  it "leaves SIGTERM as it was outside a restart: exit 143, the hooks, but no at_exit and no flush" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      serving(dir) do |port, launch|
+        pid, = info(port, 0)
+        Process.kill(:TERM, pid)
+        status = launch.wait(120)
+        expect(status&.exitstatus).to eq(143)
+        expect(marker(dir, "ruby_hook")).to eq(pid.to_s)
+        expect(marker(dir, "java_hook")).to eq(pid.to_s)
+        expect(marker(dir, "at_exit")).to be_nil
+        expect(marker(dir, "buffered")).to eq("")
+      end
+    end
+  end
+
+  it "execs at the stop timeout with a hook still running, and the record names it" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      serving(dir, env: { "ORDERLY_SLOW_HOOK" => "30000" }) do |port, launch|
+        pid, = info(port, 0)
+        asked = Time.now.to_f * 1000
+        expect(JRestartSpec::Loopback.ask(port, "reexec 1")).to eq("reexecing")
+        new_pid, _, started = info(port, 1, launch)
+        expect(new_pid).to eq(pid)
+        waited = (started - asked) / 1000.0
+        RSpec.configuration.reporter.message("\n  stop_timeout 1 s: the exec came #{waited.round(2)} s after the request")
+        expect(waited).to be_between(0.9, 10)
+        expect(marker(dir, "slow_hook")).to be_nil
+        expect_orderly(dir, pid)
+        expect(record(port)["still_running"]).to eq(["shutdown hook slow hook"])
+      end
+    end
+  end
+
+  it "restarts through hooks that raise or call exit, and an at_exit handler that calls exit!" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      serving(dir, env: { "ORDERLY_BAD_HOOKS" => "1" }) do |port, launch|
+        pid, = info(port, 0)
+        expect(JRestartSpec::Loopback.ask(port, "reexec 5")).to eq("reexecing")
+        expect(info(port, 1, launch)&.first).to eq(pid), log(dir)
+        expect_orderly(dir, pid)
+        expect(%w[exit_bang throwing_hook exiting_hook].map { |name| marker(dir, name) }).to all(eq(pid.to_s))
+        expect(record(port)["still_running"]).to eq(["shutdown hook exiting hook (called exit)"])
+      end
+    end
+  end
+
+  it "refuses an exec that cannot work before anything stops" do
+    Dir.mktmpdir("jrestart-orderly") do |dir|
+      foreign = File.join(dir, "foreign")
+      # An ELF header for AArch64 (e_machine 183): this JVM is x86_64, or the other way round.
+      machine = RbConfig::CONFIG["host_cpu"] == "aarch64" ? 62 : 183
+      File.binwrite(foreign, "\x7fELF\x02\x01\x01".b + ("\0" * 9) + [2, machine].pack("v2") + ("\0" * 44))
+      script = File.join(dir, "script")
+      File.write(script, "#!/nonexistent/interpreter\n")
+      File.chmod(0o755, foreign, script)
+      serving(dir) do |port, _launch|
+        pid, = info(port, 0)
+        expect(JRestartSpec::Loopback.ask(port, "reexec-path #{dir}/missing")).to match(/\AErrno::ENOENT: .*missing/)
+        expect(JRestartSpec::Loopback.ask(port, "reexec-path #{foreign}"))
+          .to match(/\AErrno::ENOEXEC: .*another machine/)
+        expect(JRestartSpec::Loopback.ask(port, "reexec-path #{script}"))
+          .to match(%r{\AErrno::ENOENT: .*#! interpreter /nonexistent/interpreter})
+        expect(info(port, 0).first).to eq(pid)
+        expect(%w[at_exit ruby_hook java_hook].map { |name| marker(dir, name) }).to all(be_nil)
+      end
+    end
+  end
+end
