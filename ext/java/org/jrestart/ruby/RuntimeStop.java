@@ -31,27 +31,35 @@ import java.util.concurrent.locks.Lock;
  * 10.0 alike), so they are reached by reflection; where a JRuby lacks
  * them, the stop says so and does what it can.
  */
-final class RuntimeStop implements Runnable {
+final class RuntimeStop implements Runnable, Finalizable {
     private static final Method USER_TEARDOWN = method("userTeardown", ThreadContext.class);
     private static final Field INTERNAL_FINALIZERS = field("internalFinalizers");
     private static final Field INTERNAL_FINALIZERS_MUTEX = field("internalFinalizersMutex");
 
     private final Ruby runtime;
+    private OrderlyStop.Registration registration;
 
     private RuntimeStop(Ruby runtime) {
         this.runtime = runtime;
     }
 
-    /** Registers runtime's stop; a runtime torn down by its host (ScriptingContainer#terminate) takes it back. */
+    /**
+     * Registers runtime's stop. A runtime torn down by its host
+     * (ScriptingContainer#terminate) finalizes it, which takes it back. The
+     * stop thread holds this object, so the runtime's weak table of internal
+     * finalizers keeps it until then, and the JVM never finalizes it early.
+     */
     static void register(Ruby runtime) {
-        final OrderlyStop.Registration registration = OrderlyStop.register("at_exit handlers of JRuby runtime "
-                + Integer.toHexString(System.identityHashCode(runtime)), new RuntimeStop(runtime));
-        runtime.addInternalFinalizer(new Finalizable() {
-            @Override
-            public void finalize() {
-                registration.cancel();
-            }
-        });
+        RuntimeStop stop = new RuntimeStop(runtime);
+        stop.registration = OrderlyStop.register("at_exit handlers of JRuby runtime "
+                + Integer.toHexString(System.identityHashCode(runtime)), stop);
+        runtime.addInternalFinalizer(stop);
+    }
+
+    /** The runtime's teardown: its stop must never run. */
+    @Override
+    public void finalize() {
+        registration.cancel();
     }
 
     @Override
