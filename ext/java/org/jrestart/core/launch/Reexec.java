@@ -184,7 +184,7 @@ public final class Reexec {
             throw JRestartException.errno(Native.errno(), Native.text(request.path));
         } finally {
             if (announced) listener.execFailed();
-            // Reached only when execve failed: the process goes on serving as it was.
+            // Reached only when execve failed: every change is undone; the caller decides what follows.
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);
             for (int[] fd : fdFlags) Native.LIBC.fcntl(fd[0], F_SETFD, fd[1]);
