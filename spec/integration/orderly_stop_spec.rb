@@ -3,6 +3,7 @@
 require "json"
 require "open3"
 require "tmpdir"
+require_relative "../support/nspawn"
 require_relative "../support/supervised"
 
 # The orderly stop (issue 18, items 1 and 3): before an exec in place, and on
@@ -227,6 +228,76 @@ RSpec.describe "the orderly stop" do
         expect(info(port, 0).first).to eq(pid)
         expect(%w[at_exit ruby_hook java_hook].map { |name| marker(dir, name) }).to all(be_nil)
       end
+    end
+  end
+end
+
+# A root unit of a real systemd (nspawn, spec/support/nspawn.rb): restart! with no command runs the detected
+# `systemctl --no-block restart`, and systemd's SIGTERM then ends the JVM in order. The stop timeout's default
+# is the unit's own TimeoutStopSec.
+RSpec.describe "the orderly stop under a real systemd" do
+  SYSTEMD_SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
+
+  before(:all) do
+    skip "the container's Java 17 cannot run JRuby #{JRUBY_VERSION}; the JRuby 9.4 leg runs this" unless JRUBY_VERSION.start_with?("9.")
+    reason = JRestartSpec::Nspawn.unavailable
+    skip reason if reason && !ENV["CI"]
+
+    @logs = Dir.mktmpdir("jrestart-orderly-systemd")
+    JRestartSpec::Nspawn.ensure_rootfs
+    @container = JRestartSpec::Nspawn.new(@logs).boot
+  end
+
+  after(:all) do
+    problems = @container ? @container.shutdown : []
+    FileUtils.rm_rf(@logs) if @logs
+    raise "the container did not go cleanly: #{problems.join("; ")}" unless problems.empty?
+  end
+
+  it "a root unit's `systemctl restart`: at_exit, the flush and both hooks ran, a new MainPID serves" do
+    classes = "/var/lib/orderly-classes"
+    dir = "/var/lib/jrestart-spec/orderly"
+    @container.run!("install", "-d", classes, dir)
+    javac = File.join(ENV_JAVA.fetch("java.home"), "bin", "javac")
+    out, status = Open3.capture2e(javac, "--release", "8", "-d", @container.path(classes),
+                                  File.expand_path("../support/java/OrderlyHook.java", __dir__))
+    raise "javac failed:\n#{out}" unless status.success?
+
+    port = JRestartSpec::Loopback.free_port
+    environment = { "DEMO_PORT" => port, "DEMO_RUN_DIR" => dir, "ORDERLY_HOOK_CLASSES" => classes,
+                    "JRESTART_LIMIT" => "off" }
+    @container.install_unit("jrestart-orderly.service", <<~UNIT)
+      [Unit]
+      StartLimitIntervalSec=0
+
+      [Service]
+      ExecStart=#{(@container.jruby_command + [SYSTEMD_SERVICE]).join(" ")}
+      #{environment.map { |k, v| %(Environment="#{k}=#{v}") }.join("\n")}
+      TimeoutStopSec=42
+      SuccessExitStatus=143
+    UNIT
+    @container.systemctl("start", "jrestart-orderly.service")
+    begin
+      pid = wait_until(timeout: 180, interval: 0.2, message: "the unit to answer") do
+        JRestartSpec::Loopback.ask(port, "info")&.split&.first
+      end
+      expect(JRestartSpec::Loopback.ask(port, "stop-timeout")).to eq("42.0")
+      expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
+      new_pid = wait_until(timeout: 180, interval: 0.2, message: "a new MainPID to answer") do
+        answer = JRestartSpec::Loopback.ask(port, "info")&.split&.first
+        answer if answer && answer != pid
+      end
+      expect(new_pid).not_to eq(pid)
+      markers = %w[at_exit ruby_hook java_hook].to_h do |name|
+        path = @container.path("#{dir}/#{name}.0")
+        [name, File.exist?(path) ? File.read(path) : nil]
+      end
+      journal = @container.journal("jrestart-orderly.service")
+      expect(markers).to eq("at_exit" => pid, "ruby_hook" => pid, "java_hook" => pid), journal
+      expect(File.read(@container.path("#{dir}/buffered.0"))).to eq("x" * 100)
+      expect(journal).not_to include("NullPointerException")
+    ensure
+      @container.run("systemctl", "stop", "jrestart-orderly.service")
     end
   end
 end

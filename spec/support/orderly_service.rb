@@ -17,6 +17,7 @@
 #   reexec-path PATH      -> JRestart.reexec!([PATH]), which must be refused: the error it raised
 #   restart [TIMEOUT]     -> "restarting" or the error, JRestart.restart! (delay: 0.5), then the stop comes
 #   record                -> JRestart.last_restart as JSON, or "null"
+#   stop-timeout          -> JRestart.plan(delay: 0.5).stop_timeout, as restart would have it
 require "json"
 require "socket"
 require "jrestart"
@@ -76,6 +77,8 @@ loop do
     rescue StandardError => e
       client.puts "error #{e.class}: #{e.message}"
     end
+  when "stop-timeout"
+    client.puts JRestart.plan(delay: 0.5).stop_timeout
   when "record"
     record = JRestart.last_restart
     client.puts JSON.generate(record&.to_h&.merge(requested_at: record.requested_at.to_f))
