@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 # A JRuby service for the orderly stop specs, on 127.0.0.1:$DEMO_PORT. At
-# start-up (generation G = $JRESTART_SPEC_GENERATION, 0 by default) it writes
+# start-up (generation G = $JRESTART_SPEC_GENERATION, else the boot.* files there) it writes
 # $DEMO_RUN_DIR/boot.G, and arranges for its stop to leave, in $DEMO_RUN_DIR:
 #   at_exit.G     an at_exit handler
 #   ruby_hook.G   a JVM shutdown hook written as a Ruby block
@@ -22,8 +22,10 @@ require "json"
 require "socket"
 require "jrestart"
 
-generation = Integer(ENV.fetch("JRESTART_SPEC_GENERATION", "0"))
 dir = ENV.fetch("DEMO_RUN_DIR")
+# A manager that starts the service from its own environment (a systemd unit) passes no generation on:
+# then the boots so far count.
+generation = Integer(ENV.fetch("JRESTART_SPEC_GENERATION") { Dir.glob(File.join(dir, "boot.*")).size.to_s })
 $CLASSPATH << "#{ENV.fetch("ORDERLY_HOOK_CLASSES")}/"
 hook = Java::Default::OrderlyHook
 mark = ->(name) { File.join(dir, "#{name}.#{generation}") }
