@@ -26,6 +26,8 @@ RSpec.describe "stop_timeout:" do
     expect(JRestart.plan("/bin/true", stop_timeout: 2.5).stop_timeout).to eq(2.5)
     expect(JRestart.plan("/bin/true", stop_timeout: 0).to_h[:stop_timeout]).to eq(0.0)
     expect(JRestart.plan("/bin/true", stop_timeout: nil).stop_timeout).to eq(90.0)
+    expect(JRestart.plan("/bin/true", stop_timeout: 2.5).to_s)
+      .to match(/^  stop +on the manager's SIGTERM, every JRuby runtime's at_exit handlers and IO flush within 2\.5 s/)
   end
 
   {

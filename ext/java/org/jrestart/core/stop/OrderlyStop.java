@@ -79,7 +79,7 @@ public final class OrderlyStop {
                 }
                 try {
                     stop.run();
-                } catch (Throwable t) { // NOPMD: a handler's failure must not stop the restart
+                } catch (Throwable t) { // a handler's failure must not stop the restart
                     Warnings.warn("the stop of " + Thread.currentThread().getName().substring(RUNTIME_PREFIX.length())
                             + " failed, the restart goes on: " + t);
                 }
