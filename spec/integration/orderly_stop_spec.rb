@@ -301,3 +301,60 @@ RSpec.describe "the orderly stop under a real systemd" do
     end
   end
 end
+
+# A Java host without JRuby (the facade, spec/support/java/PlainService.java) as PID 1 of a pid namespace:
+# JRestart.restart() restarts it in place, and the JVM's shutdown hook runs first.
+RSpec.describe "the orderly stop of a plain Java host" do
+  PLAIN_SUPPORT = File.expand_path("../support/java", __dir__)
+
+  def java_tool(name)
+    File.join(ENV_JAVA.fetch("java.home"), "bin", name)
+  end
+
+  before(:all) do
+    skip "unshare --pid needs root" unless Process.uid.zero?
+    skip "no javac in #{ENV_JAVA["java.home"]}" unless File.executable?(java_tool("javac"))
+
+    @dir = Dir.mktmpdir("jrestart-orderly-java")
+    classpath_file = File.join(@dir, "classpath.txt")
+    out, status = Open3.capture2e("mvn", "-q", "-f", File.join(PLAIN_SUPPORT, "pom.xml"), "dependency:build-classpath",
+                                  "-Dmdep.outputFile=#{classpath_file}")
+    raise "mvn could not resolve jnr-ffi and jnr-constants:\n#{out}" unless status.success?
+
+    classes = File.join(@dir, "classes")
+    FileUtils.mkdir_p(classes)
+    @classpath = [File.join(JRestartSpec::JRuby::LIB, "jrestart/jrestart.jar"), File.read(classpath_file).strip,
+                  classes].join(":")
+    out, status = Open3.capture2e(java_tool("javac"), "--release", "8", "-cp", @classpath, "-d", classes,
+                                  File.join(PLAIN_SUPPORT, "PlainService.java"))
+    raise "javac failed:\n#{out}" unless status.success?
+  end
+
+  after(:all) { FileUtils.rm_rf(@dir) if @dir }
+
+  it "runs its shutdown hook before JRestart.restart() execs it in place as PID 1" do
+    port = JRestartSpec::Loopback.free_port
+    marker = File.join(@dir, "hook")
+    log = File.join(@dir, "service.log")
+    launch = JRestart.launch("unshare", "--pid", "--fork", "--mount-proc", java_tool("java"), "-cp", @classpath,
+                             "PlainService", port.to_s, marker, log: log)
+    begin
+      wait_until(timeout: 60, message: "the plain Java service") { JRestartSpec::Loopback.ask(port, "info") }
+      expect(JRestartSpec::Loopback.ask(port, "info")).to eq("1 jruby=false")
+      expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting in place")
+      record = wait_until(timeout: 60, message: "the new image's record") do
+        answer = JRestartSpec::Loopback.ask(port, "record")
+        answer if answer&.start_with?("previous=1 ")
+      end
+      expect(record).to include("mechanism=IN_PLACE")
+      expect(File.read(marker)).to eq("1"), File.read(log)
+    ensure
+      children_of(launch.pid).each do |pid|
+        Process.kill(:KILL, pid)
+      rescue Errno::ESRCH
+        nil
+      end
+      kill_and_reap(launch.pid) unless launch.exited?
+    end
+  end
+end

@@ -6,12 +6,16 @@ import org.jrestart.core.posix.JRestartException;
 
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,12 +24,14 @@ import java.util.concurrent.TimeUnit;
  * connection: "info" gives its pid and whether any JRuby class can be loaded,
  * "restart" calls JRestart.restart() with no command and a reason, "plan" and
  * "detect" print what the facade would do, "record" what JRestart.lastRestart()
- * says of the restart that started this JVM.
+ * says of the restart that started this JVM. With a second argument, a JVM
+ * shutdown hook writes the pid to that file.
  */
 public final class PlainService {
     public static void main(String[] args) throws Exception {
         ServerSocket server = new ServerSocket(Integer.parseInt(args[0]), 50, InetAddress.getLoopbackAddress());
         String pid = new File("/proc/self").getCanonicalFile().getName();
+        if (args.length > 1) hook(args[1], pid);
         while (true) {
             try (Socket client = server.accept();
                  BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(),
@@ -39,7 +45,8 @@ public final class PlainService {
                         // The delay lets this answer reach the client before the manager stops the JVM.
                         Child child = JRestart.restart(new LaunchOptions().delay(1, TimeUnit.SECONDS)
                                 .reason("asked by pid " + pid));
-                        out.println("restarting " + child.pid());
+                        // null: it restarts in place (PID 1 of a container) once the delay is over.
+                        out.println(child == null ? "restarting in place" : "restarting " + child.pid());
                     } else if ("plan".equals(request)) {
                         out.println(JRestart.plan().describe());
                     } else if ("record".equals(request)) {
@@ -58,6 +65,20 @@ public final class PlainService {
                 }
             }
         }
+    }
+
+    /** A JVM shutdown hook that writes pid to path: what the orderly stop must run before an exec in place. */
+    private static void hook(final String path, final String pid) {
+        Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    Files.write(Paths.get(path), pid.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }, "plain hook"));
     }
 
     private static boolean jrubyLoadable() {
