@@ -5,7 +5,11 @@ module JRestart
   # pid that asked for it, restart!'s reason:, when (a Time), how (:spawn,
   # :fork, :systemd_run or :in_place), the command (for :in_place, the
   # service's own command line), the command's exit status (nil while
-  # unknown: each call of last_restart reads it again) and the seconds from
-  # the request until this JVM loaded jrestart.
-  Record = Struct.new(:previous_pid, :reason, :requested_at, :mechanism, :command, :command_status, :elapsed)
+  # unknown: each call of last_restart reads it again), the seconds from
+  # the request until this JVM loaded jrestart, and what was still running
+  # when the orderly stop's timeout passed and the exec went ahead anyway
+  # (shutdown hooks by thread name, a runtime's at_exit handlers; at most 32
+  # names of 200 characters; empty when everything finished in time).
+  Record = Struct.new(:previous_pid, :reason, :requested_at, :mechanism, :command, :command_status, :elapsed,
+                      :still_running)
 end

@@ -3,8 +3,8 @@
 require "spec_helper"
 
 # The Java core's layers look only down: posix <- launch <- host, history <-
-# hooks; posix <- listen; hooks, listen <- org.jrestart.core (Plan) <- the binding
-# and the facade. A class that names a
+# hooks; posix <- listen; posix, launch, host <- stop; hooks, listen, stop <-
+# org.jrestart.core (Plan) <- the binding and the facade. A class that names a
 # higher layer (an import, or a fully qualified name) breaks that, and so does
 # a core class that imports JRuby.
 RSpec.describe "the Java core's layers" do
@@ -16,7 +16,8 @@ RSpec.describe "the Java core's layers" do
     "history" => %w[posix launch],
     "hooks" => %w[posix launch host history],
     "listen" => %w[posix],
-    "core" => %w[posix launch host history hooks listen]
+    "stop" => %w[posix launch host],
+    "core" => %w[posix launch host history hooks listen stop]
   }
 
   sources = Dir.glob(File.join(core, "**", "*.java")).to_h do |path|
@@ -26,7 +27,8 @@ RSpec.describe "the Java core's layers" do
 
   def named_layers(text)
     code = text.gsub(%r{/\*.*?\*/}m, "").gsub(%r{//[^\n]*}, "").gsub(/"(?:\\.|[^"\\\n])*"/, '""')
-    code.scan(/\borg\.jrestart\.core(?:\.(posix|launch|host|history|hooks|listen))?\.[A-Z]\w*/).map { |(layer)| layer || "core" }.uniq
+    code.scan(/\borg\.jrestart\.core(?:\.(posix|launch|host|history|hooks|listen|stop))?\.[A-Z]\w*/)
+        .map { |(layer)| layer || "core" }.uniq
   end
 
   it "puts every core class in one of the layers" do

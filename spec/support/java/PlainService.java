@@ -6,8 +6,10 @@ import org.jrestart.core.posix.JRestartException;
 
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -26,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * "detect" print what the facade would do, "record" what JRestart.lastRestart()
  * says of the restart that started this JVM. Its restart hook (JRestart.onRestart)
  * appends "MECHANISM REASON" to the file HOOKS, and throws while HOOKS.veto exists.
+ * With a third argument, a JVM shutdown hook writes the pid to that file.
  */
 public final class PlainService {
     public static void main(String[] args) throws Exception {
@@ -37,6 +40,7 @@ public final class PlainService {
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             if (Files.exists(Paths.get(args[1] + ".veto"))) throw new IllegalStateException("the spec asked for a veto");
         });
+        if (args.length > 2) hook(args[2], pid);
         while (true) {
             try (Socket client = server.accept();
                  BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(),
@@ -50,7 +54,8 @@ public final class PlainService {
                         // The delay lets this answer reach the client before the manager stops the JVM.
                         Child child = JRestart.restart(new LaunchOptions().delay(1, TimeUnit.SECONDS)
                                 .reason("asked by pid " + pid));
-                        out.println("restarting " + child.pid());
+                        // null: it restarts in place (PID 1 of a container) once the delay is over.
+                        out.println(child == null ? "restarting in place" : "restarting " + child.pid());
                     } else if ("plan".equals(request)) {
                         out.println(JRestart.plan().describe());
                     } else if ("record".equals(request)) {
@@ -69,6 +74,20 @@ public final class PlainService {
                 }
             }
         }
+    }
+
+    /** A JVM shutdown hook that writes pid to path: what the orderly stop must run before an exec in place. */
+    private static void hook(final String path, final String pid) {
+        Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    Files.write(Paths.get(path), pid.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }, "plain hook"));
     }
 
     private static boolean jrubyLoadable() {

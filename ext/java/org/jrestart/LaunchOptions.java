@@ -110,6 +110,20 @@ public final class LaunchOptions {
         return this;
     }
 
+    /**
+     * How long the orderly stop may take (restart and plan only): before a
+     * restart in place, the JVM's shutdown hooks (and every JRuby runtime's
+     * at_exit handlers) get this long, then the exec goes ahead anyway; after
+     * a restart command, it bounds the at_exit handlers on the manager's
+     * SIGTERM. Default: the unit's TimeoutStopUSec under systemd, else 90 s.
+     * Negative or more than a day: INVALID_ARGUMENT.
+     */
+    public LaunchOptions stopTimeout(long amount, TimeUnit unit) {
+        if (unit == null) return refuse("stopTimeout: the unit is null");
+        options.stopTimeout(unit.toNanos(amount) / 1e9);
+        return this;
+    }
+
     Options core() throws JRestartException {
         if (invalid != null) throw JRestartException.invalid(invalid);
         int[] fds = new int[channels.length];

@@ -31,6 +31,8 @@ public final class Options {
     static final double MAX_DELAY = 86400;
     Strategy strategy = Strategy.SPAWN;
     String reason;
+    /** Seconds the orderly stop may take (restart and reexec); null: the default (Plan.stopTimeout). */
+    Double stopTimeout;
 
     public Options close(CloseMode mode) {
         close = mode;
@@ -99,6 +101,17 @@ public final class Options {
 
     public String reason() {
         return reason;
+    }
+
+    /**
+     * How long the orderly stop before an exec in place (and on the SIGTERM
+     * after a restart command) may take, in seconds; at the deadline the
+     * exec goes ahead anyway. Finite and >= 0; by default the unit's
+     * TimeoutStopUSec under systemd, else 90 s.
+     */
+    public Options stopTimeout(double seconds) {
+        stopTimeout = seconds;
+        return this;
     }
 
     public CloseMode close() {

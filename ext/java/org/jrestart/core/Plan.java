@@ -30,6 +30,8 @@ import org.jrestart.core.posix.Native;
 import org.jrestart.core.posix.Proc;
 import org.jrestart.core.posix.Support;
 import org.jrestart.core.posix.Warnings;
+import org.jrestart.core.stop.OrderlyStop;
+import org.jrestart.core.stop.Termination;
 
 import java.io.File;
 import java.math.BigDecimal;
@@ -41,7 +43,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What a restart, a launch or an exec in place will do, decided and checked
@@ -154,6 +155,10 @@ public final class Plan {
     private final boolean restart;
     /** The restart-loop guard's limit; OFF for launches. */
     RestartLimit limit = RestartLimit.OFF;
+    /** stop_timeout: as given; null: the default. */
+    private final Double givenStopTimeout;
+    /** Seconds the orderly stop may take (a restart only; null for a launch), decided when planned. */
+    private Double stopTimeout;
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
@@ -181,6 +186,7 @@ public final class Plan {
         this.failFast = restart && strategy != Strategy.EXEC && delay == 0;
         this.restart = restart;
         this.handover = handover;
+        this.givenStopTimeout = options.stopTimeout;
     }
 
     /** The plan to start command (its first word, then its arguments) detached: launch. */
@@ -205,6 +211,7 @@ public final class Plan {
                                List<byte[]> setting, RestartLimit limitSetting) throws JRestartException {
         Support.require("restart");
         checkReason(options.reason);
+        checkStopTimeout(options);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
@@ -235,11 +242,41 @@ public final class Plan {
         return plan.restarting(limit, service);
     }
 
-    /** Makes this plan a restart of service, counted against limit. */
+    /** Makes this plan a restart of service, counted against limit, stopped within the stop timeout. */
     private Plan restarting(RestartLimit limit, Manager service) {
         this.limit = limit;
         this.service = service;
+        this.stopTimeout = givenStopTimeout != null ? givenStopTimeout : defaultStopTimeout(service);
         return this;
+    }
+
+    /**
+     * A systemd unit's own TimeoutStopUSec, so that the orderly stop gets
+     * what the unit's stop would get; else OrderlyStop.DEFAULT_TIMEOUT (also
+     * when systemctl cannot say, which is said).
+     */
+    private static double defaultStopTimeout(Manager service) {
+        if (service == null || !service.name.equals("systemd")) return OrderlyStop.DEFAULT_TIMEOUT;
+        try {
+            return Systemctl.timeoutStopSeconds(service.service, service.command.contains("--user"));
+        } catch (JRestartException e) {
+            Warnings.warn(e.getMessage() + "; the stop timeout is " + seconds(OrderlyStop.DEFAULT_TIMEOUT) + " s");
+            return OrderlyStop.DEFAULT_TIMEOUT;
+        }
+    }
+
+    /** stop_timeout: finite seconds, from 0 to a day, like delay:. */
+    private static void checkStopTimeout(Options options) throws JRestartException {
+        Double timeout = options.stopTimeout;
+        if (timeout == null) return;
+        if (!(timeout >= 0) || Double.isInfinite(timeout)) {
+            throw JRestartException.invalid("stop_timeout: must be a finite number of seconds >= 0, got "
+                    + seconds(timeout));
+        }
+        if (timeout > Options.MAX_DELAY) {
+            throw JRestartException.invalid("stop_timeout: must be at most " + seconds(Options.MAX_DELAY)
+                    + " seconds (one day), got " + seconds(timeout));
+        }
     }
 
     private static Plan detached(Choice choice, Options options, Map<String, byte[]> environment, boolean restart)
@@ -331,6 +368,7 @@ public final class Plan {
     public static Plan reexec(List<byte[]> argv, Options options, Map<String, byte[]> environment,
                               RestartLimit limitSetting) throws JRestartException {
         Support.require("reexec");
+        checkStopTimeout(options);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
         Plan plan;
         if (argv == null) {
@@ -363,6 +401,7 @@ public final class Plan {
         }
         List<byte[]> entries = entries(env);
         Native.checkCStrings(choice.command, "argument");
+        Reexec.checkImage(path, choice.command.get(0));
         int[] keep = Launcher.checkKeep(options.keep);
         int[] fds = handover.fds();
         int[] all = Arrays.copyOf(keep, keep.length + fds.length);
@@ -505,7 +544,7 @@ public final class Plan {
 
     private Child execute(String latch) throws JRestartException {
         refuseInTestMode();
-        if (!restarts()) return run(null, null, null);
+        if (!restarts()) return run(null, null, null, Long.MAX_VALUE, Collections.<String>emptyList());
         // Held from now on: the service may close its listeners before the exec (its stop, at_exit).
         int[][] held = handover == null ? null : handover.hold();
         try {
@@ -562,17 +601,21 @@ public final class Plan {
                 : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
         RestartRecord.Pending record = null;
         try {
+            // Nothing is stopped before the exec is known to work: the hooks may drain the service.
+            if (strategy == Strategy.EXEC) Reexec.checkImage(path, command.get(0));
+            // One deadline for the hooks and the orderly stop after them, as a manager gives its stop one.
+            long deadline = OrderlyStop.deadline(stopTimeout);
             // Before anything is started or exec'd; a veto throws, and the guard takes its claim back.
-            List<String> late = RestartHooks.run(hookArgument());
+            List<String> late = RestartHooks.run(hookArgument(deadline));
             if (!late.isEmpty()) {
-                Warnings.warn("the stop timeout (" + seconds(stopTimeoutNanos() / 1e9) + " s) passed while restart"
+                Warnings.warn("the stop timeout (" + seconds(stopTimeout) + " s) passed while restart"
                         + " hooks still ran, the restart goes on without them: " + String.join(", ", late));
             }
             if (directory != null) {
                 record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
                         Proc.selfPid(), requested);
             }
-            return run(guard, record, held);
+            return run(guard, record, held, deadline, late);
         } catch (JRestartException | RuntimeException e) {
             if (record != null) record.rollback();
             if (guard != null) guard.release();
@@ -584,27 +627,21 @@ public final class Plan {
      * The restart as its hooks see it (RestartHooks): JDK types only, as a
      * hook may come from another class loader.
      */
-    private Map<String, Object> hookArgument() {
-        long timeout = stopTimeoutNanos();
+    private Map<String, Object> hookArgument(long deadline) {
+        long now = System.nanoTime();
+        // A unit's TimeoutStopSec=infinity: no deadline, told as the largest one.
+        long timeout = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - now;
         Map<String, Object> restart = new LinkedHashMap<String, Object>();
         restart.put(RestartHooks.REASON, reason);
         restart.put(RestartHooks.MECHANISM, mechanism().name().toLowerCase(Locale.ROOT));
         List<String> words = new ArrayList<String>();
         for (byte[] word : command) words.add(Native.text(word));
         restart.put(RestartHooks.COMMAND, Collections.unmodifiableList(words));
-        restart.put(RestartHooks.DEADLINE_NANOS, System.nanoTime() + timeout);
-        restart.put(RestartHooks.DEADLINE_MILLIS, System.currentTimeMillis() + timeout / 1000000);
+        restart.put(RestartHooks.DEADLINE_NANOS, deadline);
+        restart.put(RestartHooks.DEADLINE_MILLIS, deadline == Long.MAX_VALUE ? Long.MAX_VALUE
+                : System.currentTimeMillis() + timeout / 1000000);
         restart.put(RestartHooks.TIMEOUT_NANOS, timeout);
         return Collections.unmodifiableMap(restart);
-    }
-
-    /**
-     * How long the restart hooks may take: 90 s, systemd's own default
-     * TimeoutStopSec (the stop-timeout option and the unit's own value come
-     * with the orderly stop).
-     */
-    long stopTimeoutNanos() {
-        return TimeUnit.SECONDS.toNanos(90);
     }
 
     /** The exec in place after the delay, from a daemon thread: the caller goes on serving meanwhile. */
@@ -635,18 +672,22 @@ public final class Plan {
         thread.start();
     }
 
-    private Child run(Guard guard, RestartRecord.Pending record, int[][] held) throws JRestartException {
+    private Child run(Guard guard, RestartRecord.Pending record, int[][] held, long deadline, List<String> late)
+            throws JRestartException {
         try {
             if (strategy == Strategy.EXEC) {
-                LaunchRequest request = request(RestartRecord.identify(environment, record));
-                Reexec.exec(held == null ? request : request.holding(held), notifier());
-                throw new AssertionError("execve returned without an error");
+                stopAndExec(record, held, deadline, late);
+                throw new AssertionError("Runtime.exit returned");
             }
+            if (record != null) record.stillRunning(late);
             StartLimit startLimit = limitedUnit == null ? null
                     : StartLimit.of(limitedUnit.service, limitedUnit.command.contains("--user"));
             StartCount starts = startLimit == null ? null : new StartCount(startLimit.unit, startLimit.user,
                     startLimit.burst, startLimit.intervalMicros, System.getenv());
             if (starts != null) starts.claim(Notify.monotonicMicros());
+            // The manager's SIGTERM may come while FailFast still watches the command: the orderly
+            // SIGTERM is ready first, and taken back if the command never started.
+            if (restart) Termination.install(stopTimeout);
             try {
                 if (failFast) return FailFast.launch(request(environment), record, managerClient());
                 // The delay's /bin/sh waits for the command and records its status for the new JVM.
@@ -654,12 +695,35 @@ public final class Plan {
                 return Launcher.launch(delay > 0 && record != null
                         ? request.reportingStatus(record.statusFile(), record.id()) : request, -1);
             } catch (JRestartException | RuntimeException e) {
+                if (restart) Termination.uninstall();
                 if (starts != null) starts.release();
                 throw e;
             }
         } catch (JRestartException e) {
             throw e.command(command.get(0));
         }
+    }
+
+    /**
+     * The orderly stop, then the exec in place, same pid (OrderlyStop): never
+     * returns. Everything that can be checked was checked before the hooks
+     * ran (counted): after the stop there is no way back, and a failed exec
+     * ends the JVM. late: the restart hooks still running at the deadline.
+     */
+    private void stopAndExec(final RestartRecord.Pending record, int[][] held, long deadline,
+                             final List<String> late) throws JRestartException {
+        LaunchRequest identified = request(RestartRecord.identify(environment, record));
+        // The listeners go back on their numbers even if the stop closed them.
+        final LaunchRequest request = held == null ? identified : identified.holding(held);
+        OrderlyStop.stopAndExec(deadline, new OrderlyStop.Exec() {
+            @Override
+            public void exec(List<String> stillRunning) throws JRestartException {
+                List<String> all = new ArrayList<String>(late);
+                all.addAll(stillRunning);
+                if (record != null) record.stillRunning(all);
+                Reexec.exec(request, notifier());
+            }
+        });
     }
 
     /**
@@ -840,6 +904,15 @@ public final class Plan {
     /** Why the restart was asked for (reason:); null when not said. */
     public String reason() {
         return reason;
+    }
+
+    /**
+     * Seconds the orderly stop may take (stop_timeout:, else the unit's
+     * TimeoutStopUSec under systemd, else 90; infinite for a unit with
+     * none); null for a launch, which stops nothing.
+     */
+    public Double stopTimeout() {
+        return stopTimeout;
     }
 
     /** Why the service restarts in place (same pid, its own command line); null when a command restarts it. */

@@ -65,6 +65,7 @@ final class PlanText {
             row(text, "checked", "restart waits up to " + FailFast.WINDOW_MS + " ms for the command: one that fails"
                     + " at once raises, with its status and output");
         }
+        if (plan.restarts() && plan.stopTimeout() != null) row(text, "stop", stopText(plan));
         row(text, "strategy", strategyText(plan));
         row(text, "cwd", plan.chdir == null ? "unchanged" : Native.text(plan.chdir));
         row(text, "stdin", plan.strategy == Strategy.EXEC ? "unchanged" : "/dev/null");
@@ -125,6 +126,17 @@ final class PlanText {
         if (d.socket == null) return "";
         String address = d.socket.localAddress.isEmpty() ? "unnamed" : d.socket.localAddress;
         return d.socket.family + " " + address + (d.socket.listening ? " listening" : "");
+    }
+
+    /** The orderly stop this restart makes, and its bound. */
+    private static String stopText(Plan plan) {
+        String bound = "within " + Plan.seconds(plan.stopTimeout()) + " s (stop_timeout:)";
+        if (plan.strategy == Strategy.EXEC) {
+            return "every JRuby runtime's at_exit handlers and IO flush, then the JVM's shutdown hooks, " + bound
+                    + "; then the exec";
+        }
+        return "on the manager's SIGTERM, every JRuby runtime's at_exit handlers and IO flush " + bound
+                + ", then the JVM's own SIGTERM handling";
     }
 
     private static void row(StringBuilder text, String label, String value) {

@@ -115,13 +115,14 @@ final class Convert {
         return copy;
     }
 
-    /** launch's option names; reexec! takes only the last three. */
+    /** launch's option names; reexec! takes env:, keep:, unsetenv_others: and stop_timeout:. */
     static final List<String> LAUNCH_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
-    /** restart! and plan take launch's options and reason:. */
+    /** restart! and plan take launch's options, reason: and stop_timeout:. */
     static final List<String> RESTART_OPTIONS = Arrays.asList(
-            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners");
-    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners");
+            "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners",
+            "stop_timeout");
+    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners", "stop_timeout");
 
     /**
      * The options Hash as the core's Options, read by key; every value is
@@ -165,6 +166,10 @@ final class Convert {
             options.unsetenvOthers(v.isTrue());
         }
         if ((v = option(context, hash, "reason")) != null && !v.isNil()) options.reason(reason(context, v));
+        // nil, like leaving it out: the default (the unit's TimeoutStopUSec, else 90 s).
+        if ((v = option(context, hash, "stop_timeout")) != null && !v.isNil()) {
+            options.stopTimeout(seconds(context, v, "stop_timeout:"));
+        }
         return options;
     }
 

@@ -43,6 +43,8 @@ public final class JRestartLibrary implements BasicLibraryService {
             } catch (JRestartException e) {
                 Warnings.warn("the listeners handed to this JVM cannot be read: " + e.getMessage());
             }
+            // This runtime's at_exit handlers and buffered IO, for the orderly stop before an exec in place.
+            RuntimeStop.register(runtime);
         }
         RubyModule jrestart = RubyJRestart.createJRestartModule(runtime);
         RubyStat.createStatClass(runtime, jrestart);

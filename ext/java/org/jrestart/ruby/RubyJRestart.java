@@ -447,11 +447,14 @@ public final class RubyJRestart {
         RubyArray<?> command = RubyArray.newArray(runtime, record.command().size());
         for (String word : record.command()) command.append(runtime.newString(word).freeze(context));
         Integer status = record.commandStatus();
+        RubyArray<?> running = RubyArray.newArray(runtime, record.stillRunning().size());
+        for (String name : record.stillRunning()) running.append(runtime.newString(name).freeze(context));
         return struct(context, "Record", runtime.newFixnum(record.previousPid()),
                 record.reason() == null ? context.nil : runtime.newString(record.reason()).freeze(context),
                 RubyTime.newTime(runtime, record.requestedAt()),
                 symbol(runtime, record.mechanism()), command.freeze(context),
-                status == null ? context.nil : runtime.newFixnum(status), runtime.newFloat(record.elapsed()));
+                status == null ? context.nil : runtime.newFixnum(status), runtime.newFloat(record.elapsed()),
+                running.freeze(context));
     }
 
     private static final String LIMIT_VARIABLE = "@restart_limit";

@@ -106,6 +106,18 @@ public final class RubyPlan extends RubyObject {
         return RubyJRestart.limit(context, plan.limit());
     }
 
+    /**
+     * Seconds the orderly stop may take before the exec in place (or, after
+     * a restart command, on the manager's SIGTERM): stop_timeout:, else the
+     * unit's TimeoutStopUSec under systemd, else 90; Float::INFINITY for a
+     * unit without one. nil for a launch, which stops nothing.
+     */
+    @JRubyMethod
+    public IRubyObject stop_timeout(ThreadContext context) {
+        Double seconds = plan.stopTimeout();
+        return seconds == null ? context.nil : context.runtime.newFloat(seconds);
+    }
+
     @JRubyMethod
     public IRubyObject strategy(ThreadContext context) {
         return RubyJRestart.symbol(context.runtime, plan.strategy());
@@ -234,6 +246,7 @@ public final class RubyPlan extends RubyObject {
         hash.fastASet(runtime.newSymbol("unsetenv_others"), runtime.newBoolean(plan.unsetenvOthers()));
         hash.fastASet(runtime.newSymbol("reason"), reason(context));
         hash.fastASet(runtime.newSymbol("restart_limit"), restart_limit(context));
+        hash.fastASet(runtime.newSymbol("stop_timeout"), stop_timeout(context));
         RubyArray<?> fds = (RubyArray<?>) descriptors(context);
         RubyArray<?> rows = RubyArray.newArray(runtime, fds.size());
         for (int i = 0; i < fds.size(); i++) rows.append(fds.eltOk(i).callMethod(context, "to_h"));

@@ -60,6 +60,9 @@ public final class RestartRecord {
     private static final int RECORD_LIMIT = 1024 * 1024;
     /** The longest reason a record keeps, in UTF-8 bytes: restart!'s reason: is refused beyond it. */
     public static final int REASON_LIMIT = 1024;
+    /** At most this many names of what still ran at the stop timeout are kept, each at most NAME_LIMIT chars. */
+    public static final int STILL_RUNNING_LIMIT = 32;
+    public static final int NAME_LIMIT = 200;
     private static final SecureRandom IDS = new SecureRandom();
     private static RestartRecord last;
     private static boolean claimed;
@@ -70,6 +73,7 @@ public final class RestartRecord {
     private final long requestedAt;
     private final Mechanism mechanism;
     private final List<String> command;
+    private final List<String> stillRunning;
     private final long loadedAt;
     private final Path statusFile;
     private volatile Integer commandStatus;
@@ -84,6 +88,10 @@ public final class RestartRecord {
         List<String> argv = new ArrayList<String>(words);
         for (int i = 0; i < words; i++) argv.add(p.getProperty("command." + i));
         this.command = Collections.unmodifiableList(argv);
+        int running = Integer.parseInt(p.getProperty("still_running.size", "0"));
+        List<String> names = new ArrayList<String>(running);
+        for (int i = 0; i < running; i++) names.add(p.getProperty("still_running." + i));
+        this.stillRunning = Collections.unmodifiableList(names);
         String status = p.getProperty("command_status");
         this.commandStatus = status == null ? null : Integer.valueOf(status);
         this.loadedAt = loadedAt;
@@ -115,6 +123,15 @@ public final class RestartRecord {
         int words = Integer.parseInt(p.getProperty("command.size"));
         for (int i = 0; i < words; i++) {
             if (p.getProperty("command." + i) == null) return "command." + i + " is missing";
+        }
+        if (p.getProperty("still_running.size") != null
+                && !inRange(p, "still_running.size", 0, STILL_RUNNING_LIMIT)) {
+            return "still_running.size is not 0 to " + STILL_RUNNING_LIMIT;
+        }
+        int running = Integer.parseInt(p.getProperty("still_running.size", "0"));
+        for (int i = 0; i < running; i++) {
+            String name = p.getProperty("still_running." + i);
+            if (name == null || name.length() > NAME_LIMIT) return "still_running." + i + " is missing or too long";
         }
         if (p.getProperty("command_status") != null && !inRange(p, "command_status", 0, 255)) {
             return "command_status is not 0 to 255";
@@ -310,6 +327,35 @@ public final class RestartRecord {
             return id;
         }
 
+        /**
+         * Adds to the record what was still running when the orderly stop's
+         * deadline passed (a hook, a runtime's at_exit handlers), just before
+         * the exec: at most STILL_RUNNING_LIMIT names of NAME_LIMIT chars.
+         */
+        public void stillRunning(List<String> names) {
+            if (names.isEmpty()) return;
+            try {
+                directory.locked(key, new StateDirectory.Locked<Void>() {
+                    @Override
+                    public Void run() throws IOException {
+                        Properties now = read(file);
+                        if (now == null || !id.equals(now.getProperty("id"))) return null;
+                        int n = Math.min(names.size(), STILL_RUNNING_LIMIT);
+                        now.setProperty("still_running.size", String.valueOf(n));
+                        for (int i = 0; i < n; i++) {
+                            String name = names.get(i);
+                            now.setProperty("still_running." + i,
+                                    name.length() > NAME_LIMIT ? name.substring(0, NAME_LIMIT) : name);
+                        }
+                        StateDirectory.write(file, bytes(now));
+                        return null;
+                    }
+                });
+            } catch (IOException | JRestartException | RuntimeException e) {
+                Warnings.warn("what still ran at the stop timeout cannot be recorded in " + file + ": " + e.getMessage());
+            }
+        }
+
         /** The restart did not happen: the record of the one before is what stays. */
         public void rollback() {
             try {
@@ -405,6 +451,15 @@ public final class RestartRecord {
             // Unknown, as the status file says nothing usable.
         }
         return null;
+    }
+
+    /**
+     * What was still running when the orderly stop's timeout passed and the
+     * exec went ahead anyway (shutdown hooks by thread name, a runtime's
+     * at_exit handlers); empty when everything finished in time.
+     */
+    public List<String> stillRunning() {
+        return stillRunning;
     }
 
     /** Seconds from the request until this JVM loaded jrestart. */

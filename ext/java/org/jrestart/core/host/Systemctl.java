@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -90,6 +92,49 @@ public final class Systemctl {
             return Integer.parseInt(out);
         } catch (NumberFormatException e) {
             throw JRestartException.state("systemctl show -p MainPID " + unit + " answered " + out + ", not a pid");
+        }
+    }
+
+    /**
+     * The unit's TimeoutStopUSec in seconds (what systemd gives its stop
+     * before SIGKILL): Double.POSITIVE_INFINITY for "infinity"; throws, saying
+     * why, when systemctl does not tell.
+     */
+    public static double timeoutStopSeconds(String unit, boolean user) throws JRestartException {
+        String out = show(unit, user, true, "TimeoutStopUSec").trim();
+        double seconds = timespan(out);
+        if (Double.isNaN(seconds)) {
+            throw JRestartException.state("systemctl show -p TimeoutStopUSec " + unit + " answered " + out
+                    + ", not a time span");
+        }
+        return seconds;
+    }
+
+    /** A systemd time span as systemctl shows it ("1min 30s", "90s", "500ms", "infinity") in seconds; NaN if not one. */
+    static double timespan(String text) {
+        if (text.equals("infinity")) return Double.POSITIVE_INFINITY;
+        Matcher m = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([a-z]*)").matcher(text);
+        double seconds = 0;
+        int end = 0;
+        while (end < text.length() && m.find(end) && m.start() == end) {
+            double unit = unitSeconds(m.group(2));
+            if (Double.isNaN(unit)) return Double.NaN;
+            seconds += Double.parseDouble(m.group(1)) * unit;
+            end = m.end();
+        }
+        return end == text.length() && end > 0 ? seconds : Double.NaN;
+    }
+
+    private static double unitSeconds(String unit) {
+        switch (unit) {
+            case "us": case "usec": return 1e-6;
+            case "ms": case "msec": return 1e-3;
+            case "": case "s": case "sec": return 1;
+            case "m": case "min": return 60;
+            case "h": case "hr": return 3600;
+            case "d": return 86400;
+            case "w": return 7 * 86400;
+            default: return Double.NaN;
         }
     }
 

@@ -3,6 +3,7 @@ package org.jrestart.core.launch;
 import jnr.constants.platform.Access;
 import jnr.constants.platform.Errno;
 import jnr.constants.platform.Fcntl;
+import jnr.constants.platform.OpenFlags;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import org.jrestart.core.posix.Descriptors;
@@ -31,6 +32,13 @@ public final class Reexec {
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
     private static final int F_SETFD = Fcntl.F_SETFD.intValue();
     private static final int F_OK = Access.F_OK.intValue();
+    private static final int X_OK = Access.X_OK.intValue();
+    private static final int O_RDONLY = OpenFlags.O_RDONLY.intValue();
+    private static final int O_CLOEXEC = OpenFlags.O_CLOEXEC.intValue();
+    private static final byte[] ELF_MAGIC = {0x7f, 'E', 'L', 'F'};
+    private static final byte[] SELF_EXE = "/proc/self/exe".getBytes(StandardCharsets.US_ASCII);
+    /** Enough for an ELF header's identification and machine, and a #! line the kernel reads (256 since 5.1). */
+    private static final int HEAD = 256;
     private static final int PATH_MAX = 4096;
     // What the kernel appends to /proc/self/exe once the file has been unlinked.
     private static final byte[] DELETED = " (deleted)".getBytes(StandardCharsets.US_ASCII);
@@ -92,6 +100,65 @@ public final class Reexec {
                 && Arrays.equals(Arrays.copyOfRange(bytes, bytes.length - suffix.length, bytes.length), suffix);
     }
 
+    /**
+     * Refuses, before anything is stopped, an exec that cannot work: program
+     * missing or not executable, an ELF file for another machine or word size
+     * than this JVM's, a script whose #! interpreter is missing, or neither.
+     * Once the orderly stop has begun there is no way back, so what execve
+     * would refuse is found here. command names it in the error.
+     */
+    public static void checkImage(byte[] path, byte[] command) throws JRestartException {
+        String shown = Native.text(command);
+        if (Native.LIBC.access(Native.cString(path, "program"), X_OK) != 0) {
+            throw JRestartException.errno(Native.errno(), shown);
+        }
+        byte[] head = head(path, HEAD, shown);
+        if (startsWith(head, ELF_MAGIC)) {
+            byte[] self = head(SELF_EXE, HEAD, "/proc/self/exe");
+            // EI_CLASS (32/64-bit), EI_DATA (byte order) and e_machine must be this JVM's own.
+            if (head.length < 20 || self.length < 20 || head[4] != self[4] || head[5] != self[5]
+                    || head[18] != self[18] || head[19] != self[19]) {
+                throw JRestartException.errno(Errno.ENOEXEC.intValue(), shown + " (an ELF file for another machine"
+                        + " than this JVM's)");
+            }
+            return;
+        }
+        if (head.length >= 2 && head[0] == '#' && head[1] == '!') {
+            int start = 2;
+            while (start < head.length && (head[start] == ' ' || head[start] == '\t')) start++;
+            int end = start;
+            while (end < head.length && head[end] != ' ' && head[end] != '\t' && head[end] != '\n') end++;
+            byte[] interpreter = Arrays.copyOfRange(head, start, end);
+            if (interpreter.length == 0 || Native.LIBC.access(Native.cString(interpreter, "interpreter"), X_OK) != 0) {
+                int errno = interpreter.length == 0 ? Errno.ENOEXEC.intValue() : Native.errno();
+                throw JRestartException.errno(errno, shown + " (its #! interpreter " + Native.text(interpreter)
+                        + " cannot be run)");
+            }
+            return;
+        }
+        throw JRestartException.errno(Errno.ENOEXEC.intValue(), shown);
+    }
+
+    /** The first n bytes of the file at path (fewer if it is shorter). */
+    private static byte[] head(byte[] path, int n, String shown) throws JRestartException {
+        int fd = Native.LIBC.open(Native.cString(path, "program"), O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0) throw JRestartException.errno(Native.errno(), shown);
+        Pointer buffer = Memory.allocateDirect(Native.RUNTIME, n, true);
+        try {
+            long read = Native.LIBC.read(fd, buffer, n);
+            if (read < 0) throw JRestartException.errno(Native.errno(), shown);
+            byte[] head = new byte[(int) read];
+            buffer.get(0, head, 0, head.length);
+            return head;
+        } finally {
+            Native.LIBC.close(fd);
+        }
+    }
+
+    private static boolean startsWith(byte[] bytes, byte[] prefix) {
+        return bytes.length >= prefix.length && Arrays.equals(Arrays.copyOf(bytes, prefix.length), prefix);
+    }
+
     /** Replaces this process with request's program; listener (may be null) hears of it first. */
     public static void exec(LaunchRequest request, ExecListener listener) throws JRestartException {
         Pointer path = Native.cStringMemory(request.path, "program");
@@ -121,7 +188,7 @@ public final class Reexec {
             throw JRestartException.errno(Native.errno(), Native.text(request.path));
         } finally {
             if (announced) listener.execFailed();
-            // Reached only when execve failed: the process goes on serving as it was.
+            // Reached only when execve failed: every change is undone; the caller decides what follows.
             if (maskSaved) Native.LIBC.pthread_sigmask(Linux.SIG_SETMASK, oldMask, null);
             for (Disposition saved : dispositions) Native.LIBC.sigaction(saved.signal, saved.action, null);
             for (int[] fd : fdFlags) Native.LIBC.fcntl(fd[0], F_SETFD, fd[1]);

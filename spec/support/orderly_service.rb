@@ -1,0 +1,92 @@
+# frozen_string_literal: true
+
+# A JRuby service for the orderly stop specs, on 127.0.0.1:$DEMO_PORT. At
+# start-up (generation G = $JRESTART_SPEC_GENERATION, else the boot.* files there) it writes
+# $DEMO_RUN_DIR/boot.G, and arranges for its stop to leave, in $DEMO_RUN_DIR:
+#   at_exit.G     an at_exit handler
+#   ruby_hook.G   a JVM shutdown hook written as a Ruby block
+#   java_hook.G   a JVM shutdown hook in plain Java (OrderlyHook, classes in $ORDERLY_HOOK_CLASSES)
+#   buffered.G    100 bytes written with sync = false at start-up, never flushed by the service
+# Each holds the pid that wrote it. Options through the environment:
+#   ORDERLY_SLOW_HOOK=MS   a Java hook "slow hook" sleeps MS ms, then writes slow_hook.G
+#   ORDERLY_BAD_HOOKS=1    a Java hook that throws, one that calls System.exit(3), a Ruby hook
+#                          that raises, and an at_exit handler (run last) that calls exit!
+# One line per connection:
+#   info                  -> "PID GENERATION STARTED": STARTED is when this JVM (image) started, in ms since the epoch
+#   reexec [TIMEOUT]      -> "reexecing", then JRestart.reexec! (stop_timeout: TIMEOUT when given)
+#   reexec-path PATH      -> JRestart.reexec!([PATH]), which must be refused: the error it raised
+#   restart [TIMEOUT]     -> "restarting" or the error, JRestart.restart! (delay: 0.5), then the stop comes
+#   record                -> JRestart.last_restart as JSON, or "null"
+#   stop-timeout          -> JRestart.plan(delay: 0.5).stop_timeout, as restart would have it
+require "json"
+require "socket"
+require "jrestart"
+
+dir = ENV.fetch("DEMO_RUN_DIR")
+# A manager that starts the service from its own environment (a systemd unit) passes no generation on:
+# then the boots so far count.
+generation = Integer(ENV.fetch("JRESTART_SPEC_GENERATION") { Dir.glob(File.join(dir, "boot.*")).size.to_s })
+$CLASSPATH << "#{ENV.fetch("ORDERLY_HOOK_CLASSES")}/"
+hook = Java::Default::OrderlyHook
+mark = ->(name) { File.join(dir, "#{name}.#{generation}") }
+
+if ENV["ORDERLY_BAD_HOOKS"]
+  # Registered first, so it runs last: at_exit handlers run in reverse order.
+  at_exit do
+    File.write(mark["exit_bang"], Process.pid.to_s)
+    exit!(7)
+  end
+  hook.throwing(mark["throwing_hook"], Process.pid.to_s)
+  hook.exiting(mark["exiting_hook"], Process.pid.to_s)
+  java.lang.Runtime.runtime.add_shutdown_hook(java.lang.Thread.new { raise "a Ruby hook that raises" })
+end
+at_exit { File.write(mark["at_exit"], Process.pid.to_s) }
+java.lang.Runtime.runtime.add_shutdown_hook(java.lang.Thread.new { File.write(mark["ruby_hook"], Process.pid.to_s) })
+hook.marker(mark["java_hook"], Process.pid.to_s)
+hook.slow("slow hook", Integer(ENV["ORDERLY_SLOW_HOOK"]), mark["slow_hook"], Process.pid.to_s) if ENV["ORDERLY_SLOW_HOOK"]
+
+$buffered = File.open(mark["buffered"], "w")
+$buffered.sync = false
+$buffered.write("x" * 100)
+
+server = TCPServer.new("127.0.0.1", Integer(ENV.fetch("DEMO_PORT")))
+File.write(mark["boot"], Process.pid.to_s)
+next_generation = { "JRESTART_SPEC_GENERATION" => (generation + 1).to_s }
+
+loop do
+  client = server.accept
+  line = client.gets.to_s.split
+  options = line[1] && line[0] != "reexec-path" ? { stop_timeout: Float(line[1]) } : {}
+  case line[0]
+  when "info"
+    client.puts "#{Process.pid} #{generation} #{java.lang.management.ManagementFactory.runtime_mx_bean.start_time}"
+  when "reexec"
+    client.puts "reexecing"
+    client.close
+    JRestart.reexec!(env: next_generation, **options)
+  when "reexec-path"
+    begin
+      JRestart.reexec!([line[1]])
+      client.puts "exec returned"
+    rescue StandardError => e
+      client.puts "#{e.class}: #{e.message}"
+    end
+  when "restart"
+    begin
+      ENV.update(next_generation)
+      JRestart.restart!(delay: 0.5, **options)
+      client.puts "restarting"
+    rescue StandardError => e
+      client.puts "error #{e.class}: #{e.message}"
+    end
+  when "stop-timeout"
+    client.puts JRestart.plan(delay: 0.5).stop_timeout
+  when "record"
+    record = JRestart.last_restart
+    client.puts JSON.generate(record&.to_h&.merge(requested_at: record.requested_at.to_f))
+  end
+rescue StandardError => e
+  client&.puts("error #{e.class}: #{e.message}")
+ensure
+  client&.close unless client&.closed?
+end
