@@ -628,9 +628,8 @@ public final class Plan {
      * hook may come from another class loader.
      */
     private Map<String, Object> hookArgument(long deadline) {
-        long now = System.nanoTime();
         // A unit's TimeoutStopSec=infinity: no deadline, told as the largest one.
-        long timeout = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - now;
+        long timeout = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : (long) (stopTimeout * 1e9);
         Map<String, Object> restart = new LinkedHashMap<String, Object>();
         restart.put(RestartHooks.REASON, reason);
         restart.put(RestartHooks.MECHANISM, mechanism().name().toLowerCase(Locale.ROOT));
@@ -639,7 +638,7 @@ public final class Plan {
         restart.put(RestartHooks.COMMAND, Collections.unmodifiableList(words));
         restart.put(RestartHooks.DEADLINE_NANOS, deadline);
         restart.put(RestartHooks.DEADLINE_MILLIS, deadline == Long.MAX_VALUE ? Long.MAX_VALUE
-                : System.currentTimeMillis() + timeout / 1000000);
+                : System.currentTimeMillis() + (deadline - System.nanoTime()) / 1000000);
         restart.put(RestartHooks.TIMEOUT_NANOS, timeout);
         return Collections.unmodifiableMap(restart);
     }
