@@ -34,9 +34,10 @@ module JRestart
     # (restart! by any mechanism, reexec!), in registration order, each on a
     # thread of its own, before anything is started or exec'd: the place to
     # stop accepting and finish in-flight work. The block gets a
-    # JRestart::Restart. It has until restart.deadline (the stop timeout,
-    # 90 s): a block still running then is left behind and the restart goes
-    # on. A block that raises vetoes the restart: nothing is started, the
+    # JRestart::Restart. It has until restart.deadline (the stop timeout:
+    # stop_timeout:, else the unit's TimeoutStopUSec under systemd, else 90 s,
+    # shared with the orderly stop after the hooks): a block still running
+    # then is left behind and the restart goes on. A block that raises vetoes the restart: nothing is started, the
     # restart-loop guard does not count it, and restart! raises
     # JRestart::Vetoed naming the block and its error (exit, throw and
     # Thread#kill in a block veto it too, and do not end the JVM). The list
