@@ -56,11 +56,7 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
         expect(info).not_to be_nil, "the service never answered:\n#{File.read(File.join(dir, "service.log"))}"
         yield port, dir, info
       ensure
-        children_of(@unshare.pid).each do |pid|
-          Process.kill(:KILL, pid)
-        rescue Errno::ESRCH
-          nil
-        end
+        kill_all(children_of(@unshare.pid))
         expect(@unshare.wait(30)).not_to be_nil
       end
     end

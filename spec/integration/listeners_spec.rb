@@ -93,11 +93,7 @@ RSpec.describe "listeners handed to the next JVM" do
         expect(first).not_to be_nil, "the service never answered:\n#{File.read(File.join(dir, "service.log"))}"
         yield port, dir, *first
       ensure
-        (children_of(@child.pid) + [@child.pid]).each do |pid|
-          Process.kill(:KILL, pid)
-        rescue Errno::ESRCH
-          nil
-        end
+        kill_all(children_of(@child.pid) + [@child.pid])
         expect(@child.wait(30)).not_to be_nil
       end
     end
@@ -341,11 +337,7 @@ RSpec.describe "listeners handed to the next JVM" do
           report(format("plain Java, Selector, restart! in place: %d old, %d new, %d refused, new JVM in %.1f s",
                         counts[:old] || 0, counts[:new], counts[:refused] || 0, took))
         ensure
-          (children_of(@child.pid) + [@child.pid]).each do |child|
-            Process.kill(:KILL, child)
-          rescue Errno::ESRCH
-            nil
-          end
+          kill_all(children_of(@child.pid) + [@child.pid])
           expect(@child.wait(30)).not_to be_nil
         end
       end

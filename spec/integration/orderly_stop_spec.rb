@@ -45,11 +45,7 @@ RSpec.describe "the orderly stop" do
       expect(info(port, 0, launch)).not_to be_nil, "the service never answered:\n#{log(dir)}"
       yield port, launch
     ensure
-      children_of(launch.pid).each do |pid|
-        Process.kill(:KILL, pid)
-      rescue Errno::ESRCH
-        nil
-      end
+      kill_all(children_of(launch.pid))
       kill_and_reap(launch.pid) unless launch.exited?
     end
   end
@@ -239,20 +235,15 @@ RSpec.describe "the orderly stop under a real systemd" do
   SYSTEMD_SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
 
   before(:all) do
-    skip "the container's Java 17 cannot run JRuby #{JRUBY_VERSION}; the JRuby 9.4 leg runs this" unless JRUBY_VERSION.start_with?("9.")
-    reason = JRestartSpec::Nspawn.unavailable
-    skip reason if reason && !ENV["CI"]
+    reason = JRestartSpec::Nspawn.skip_reason
+    skip reason if reason
 
     @logs = Dir.mktmpdir("jrestart-orderly-systemd")
     JRestartSpec::Nspawn.ensure_rootfs
     @container = JRestartSpec::Nspawn.new(@logs).boot
   end
 
-  after(:all) do
-    problems = @container ? @container.shutdown : []
-    FileUtils.rm_rf(@logs) if @logs
-    raise "the container did not go cleanly: #{problems.join("; ")}" unless problems.empty?
-  end
+  after(:all) { JRestartSpec::Nspawn.finish(@container, @logs) }
 
   it "a root unit's `systemctl restart`: at_exit, the flush and both hooks ran, a new MainPID serves" do
     classes = "/var/lib/orderly-classes"
@@ -349,11 +340,7 @@ RSpec.describe "the orderly stop of a plain Java host" do
       expect(record).to include("mechanism=IN_PLACE")
       expect(File.read(marker)).to eq("1"), File.read(log)
     ensure
-      children_of(launch.pid).each do |pid|
-        Process.kill(:KILL, pid)
-      rescue Errno::ESRCH
-        nil
-      end
+      kill_all(children_of(launch.pid))
       kill_and_reap(launch.pid) unless launch.exited?
     end
   end

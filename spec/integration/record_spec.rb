@@ -98,11 +98,7 @@ RSpec.describe "JRestart.last_restart" do
         expect(record["elapsed"]).to be < 60
         RSpec.configuration.reporter.message("\n  the record in place: #{record}")
       ensure
-        children_of(unshare.pid).each do |pid|
-          Process.kill(:KILL, pid)
-        rescue Errno::ESRCH
-          nil
-        end
+        kill_all(children_of(unshare.pid))
         expect(unshare.wait(30)).not_to be_nil
       end
     end
@@ -128,11 +124,7 @@ RSpec.describe "JRestart.last_restart" do
       ask = ->(line) { JRestartSpec::Loopback.ask(port, line) }
       info = -> { ask.("info")&.then { |answer| JSON.parse(answer) } }
       stop = lambda do |unshare|
-        children_of(unshare.pid).each do |pid|
-          Process.kill(:KILL, pid)
-        rescue Errno::ESRCH
-          nil
-        end
+        kill_all(children_of(unshare.pid))
         expect(unshare.wait(30)).not_to be_nil
       end
 

@@ -182,11 +182,7 @@ RSpec.describe "restart hooks: the service drains before it restarts" do
           expect(fresh["pid"]).to eq(1)
           expect(hook_lines(dir)).to eq(["#{old["jvm"]} in_place spec"] * 2)
         ensure
-          children_of(unshare.pid).each do |pid|
-            Process.kill(:KILL, pid)
-          rescue Errno::ESRCH
-            nil
-          end
+          kill_all(children_of(unshare.pid))
           expect(unshare.wait(30)).not_to be_nil
         end
       end

@@ -16,22 +16,15 @@ RSpec.describe "a systemd .socket unit starting a JRuby service that adopts fd 3
   SOCKET_SERVICE = File.expand_path("../support/listen_service.rb", __dir__)
 
   before(:all) do
-    unless JRUBY_VERSION.start_with?("9.")
-      skip "the container's Java 17 cannot run JRuby #{JRUBY_VERSION}; the JRuby 9.4 leg runs this"
-    end
-    reason = JRestartSpec::Nspawn.unavailable
-    skip reason if reason && !ENV["CI"]
+    reason = JRestartSpec::Nspawn.skip_reason
+    skip reason if reason
 
     @logs = Dir.mktmpdir("jrestart-socket-unit")
     JRestartSpec::Nspawn.ensure_rootfs
     @container = JRestartSpec::Nspawn.new(@logs).boot
   end
 
-  after(:all) do
-    problems = @container ? @container.shutdown : []
-    FileUtils.rm_rf(@logs) if @logs
-    raise "the container did not go cleanly: #{problems.join("; ")}" unless problems.empty?
-  end
+  after(:all) { JRestartSpec::Nspawn.finish(@container, @logs) }
 
   def greeting(port)
     Socket.tcp("127.0.0.1", port, connect_timeout: 60) { |s| s.wait_readable(60) ? (s.gets&.split || :eof) : :silent }

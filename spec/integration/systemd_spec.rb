@@ -27,11 +27,8 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
   end
 
   before(:all) do
-    unless JRUBY_VERSION.start_with?("9.")
-      skip "the container's Java 17 cannot run JRuby #{JRUBY_VERSION}; the JRuby 9.4 leg runs these"
-    end
-    reason = JRestartSpec::Nspawn.unavailable
-    skip reason if reason && !ENV["CI"]
+    reason = JRestartSpec::Nspawn.skip_reason
+    skip reason if reason
 
     @logs = Dir.mktmpdir("jrestart-systemd")
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -42,11 +39,7 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
                   rootfs_seconds, @container.boot_seconds, @container.state_report))
   end
 
-  after(:all) do
-    problems = @container ? @container.shutdown : []
-    FileUtils.rm_rf(@logs) if @logs
-    raise "the container did not go cleanly: #{problems.join("; ")}" unless problems.empty?
-  end
+  after(:all) { JRestartSpec::Nspawn.finish(@container, @logs) }
 
   def report(line)
     RSpec.configuration.reporter.message("\n  #{line}")

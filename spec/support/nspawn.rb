@@ -55,6 +55,25 @@ module JRestartSpec
       "#{missing.join(", ")} missing (apt-get install systemd-container debootstrap); CI installs them" if missing.any?
     end
 
+    # Why a spec file's container is skipped here, or nil: its Java 17 runs
+    # only JRuby 9.4, and a machine that lacks what it needs skips it, except
+    # on CI, which must run it.
+    def self.skip_reason
+      unless JRUBY_VERSION.start_with?("9.")
+        return "the container's Java 17 cannot run JRuby #{JRUBY_VERSION}; the JRuby 9.4 leg runs these"
+      end
+
+      unavailable unless ENV["CI"]
+    end
+
+    # A spec file's after(:all): shuts container down (when it booted) and
+    # removes logs; raises when the container did not go cleanly.
+    def self.finish(container, logs)
+      problems = container ? container.shutdown : []
+      FileUtils.rm_rf(logs) if logs
+      raise "the container did not go cleanly: #{problems.join("; ")}" unless problems.empty?
+    end
+
     # The Debian mirror apt uses here, from its deb822 sources (never a
     # host named in the repo).
     def self.mirror

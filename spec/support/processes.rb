@@ -85,6 +85,15 @@ module JRestartSpec
       end
     end
 
+    # SIGKILL to each of pids that is still there (a test's cleanup: children_of(pid), say).
+    def kill_all(pids)
+      pids.each do |pid|
+        Process.kill(:KILL, pid)
+      rescue Errno::ESRCH
+        nil
+      end
+    end
+
     def wait_until(timeout: 30, interval: 0.05, message: "condition")
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
       loop do
@@ -100,11 +109,7 @@ module JRestartSpec
     def kill_and_reap(pid)
       return unless pid
 
-      begin
-        Process.kill(:KILL, pid)
-      rescue Errno::ESRCH
-        nil
-      end
+      kill_all([pid])
       begin
         Timeout.timeout(10) { Process.wait(pid) }
       rescue Errno::ECHILD
