@@ -115,10 +115,10 @@ final class Convert {
         return copy;
     }
 
-    /** launch's option names; reexec! takes env:, keep:, unsetenv_others: and stop_timeout:. */
+    /** launch's option names; reexec! takes env:, keep:, unsetenv_others:, listeners: and stop_timeout:. */
     static final List<String> LAUNCH_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
-    /** restart! and plan take launch's options, reason: and stop_timeout:. */
+    /** restart! and plan take launch's options, reason:, listeners: and stop_timeout:. */
     static final List<String> RESTART_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners",
             "stop_timeout");
