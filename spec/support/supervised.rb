@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "io/wait"
 require "json"
 require "shellwords"
 require "socket"
@@ -21,11 +22,16 @@ module JRestartSpec
       server&.close
     end
 
-    # The service's one-line answer to line, or nil while nothing listens.
+    # A connection nobody answers within this many seconds has no answer: one
+    # accepted by a JVM in the instant before its exec in place is inherited
+    # by the new image, which never serves it.
+    ANSWER_TIMEOUT = 60
+
+    # The service's one-line answer to line, or nil while nothing listens (or answers).
     def ask(port, line)
       TCPSocket.open("127.0.0.1", port) do |socket|
         socket.puts(line)
-        socket.gets&.chomp
+        socket.wait_readable(ANSWER_TIMEOUT) ? socket.gets&.chomp : nil
       end
     rescue SystemCallError
       nil
