@@ -1,0 +1,187 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "open3"
+require "socket"
+require "tmpdir"
+require_relative "jruby"
+require_relative "supervised"
+
+module JRestartSpec
+  # A real Tomcat 10.1 for the specs: fetched from Maven Central once into a
+  # cache (like the rootfs caches), a CATALINA_BASE per run with the webapp of
+  # spec/support/java/tomcat compiled into it, started as PID 1 of a pid
+  # namespace with its listener on fd 0 (the connector's useInheritedChannel).
+  class Tomcat
+    VERSION = "10.1.59"
+    CACHE = ENV.fetch("JRESTART_TOMCAT_CACHE", "/var/cache/jrestart/tomcat-#{VERSION}")
+    SOURCES = File.expand_path("java/tomcat", __dir__)
+    HOST = "127.0.0.1"
+
+    # CATALINA_HOME: the cached Tomcat, fetched with mvn and unpacked the first
+    # time. Raises with mvn's reason when it cannot be fetched: a CI machine
+    # must fetch it itself, the spec is not optional.
+    def self.home
+      stamp = File.join(CACHE, ".jrestart-complete")
+      return CACHE if File.exist?(stamp)
+
+      Dir.mktmpdir("jrestart-tomcat-fetch") do |dir|
+        artifact = "org.apache.tomcat:tomcat:#{VERSION}:tar.gz"
+        begin
+          out, status = Open3.capture2e("mvn", "-q", "dependency:copy", "-Dartifact=#{artifact}", "-DoutputDirectory=#{dir}")
+        rescue SystemCallError => e
+          raise "cannot fetch Tomcat #{VERSION}: mvn did not run (#{e.message}); apt-get install maven"
+        end
+        raise "cannot fetch Tomcat #{VERSION} (mvn dependency:copy -Dartifact=#{artifact}):\n#{out}" unless status.success?
+
+        # Unpacked beside the cache and renamed into place: a run cut short leaves no half Tomcat behind.
+        partial = "#{CACHE}.partial-#{Process.pid}"
+        FileUtils.rm_rf(partial)
+        FileUtils.mkdir_p(partial)
+        out, status = Open3.capture2e("tar", "xzf", File.join(dir, "tomcat-#{VERSION}.tar.gz"), "-C", partial,
+                                      "--strip-components=1")
+        raise "cannot unpack Tomcat #{VERSION}:\n#{out}" unless status.success?
+
+        File.write(File.join(partial, ".jrestart-complete"), "#{artifact}\n")
+        FileUtils.rm_rf(CACHE)
+        File.rename(partial, CACHE)
+      end
+      CACHE
+    end
+
+    # javac of the JVM running the specs, or nil.
+    def self.javac
+      path = File.join(ENV_JAVA.fetch("java.home"), "bin", "javac")
+      path if File.executable?(path)
+    end
+
+    # The jruby-complete jar this JVM runs (bin/rake's), for the webapp's JRuby.
+    def self.jruby_jar
+      java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
+    end
+
+    attr_reader :base, :port, :marker, :log, :pid
+
+    # A CATALINA_BASE in a new tmp dir: CATALINA_HOME's conf/ with the spec's
+    # server.xml, jruby-complete in lib/, the webapp compiled into webapps/ROOT.
+    def initialize
+      @home = self.class.home
+      @base = Dir.mktmpdir("jrestart-tomcat")
+      @marker = File.join(@base, "destroyed.marker")
+      @log = File.join(@base, "catalina.out")
+      FileUtils.cp_r(File.join(@home, "conf"), @base)
+      FileUtils.cp(File.join(SOURCES, "server.xml"), File.join(@base, "conf"))
+      %w[logs temp work lib].each { |dir| FileUtils.mkdir_p(File.join(@base, dir)) }
+      FileUtils.ln_s(self.class.jruby_jar, File.join(@base, "lib", "jruby-complete.jar"))
+      compile_webapp(File.join(@base, "webapps", "ROOT"))
+    end
+
+    def compile_webapp(root)
+      classes = File.join(root, "WEB-INF", "classes")
+      FileUtils.mkdir_p([classes, File.join(root, "META-INF")])
+      FileUtils.cp(File.join(SOURCES, "web.xml"), File.join(root, "WEB-INF"))
+      FileUtils.cp(File.join(SOURCES, "context.xml"), File.join(root, "META-INF"))
+      classpath = [File.join(@home, "lib", "servlet-api.jar"), self.class.jruby_jar].join(File::PATH_SEPARATOR)
+      out, status = Open3.capture2e(self.class.javac, "--release", "8", "-Xlint:-options", "-cp", classpath,
+                                    "-d", classes, *Dir[File.join(SOURCES, "*.java")])
+      raise "javac failed on the Tomcat webapp:\n#{out}" unless status.success?
+    end
+
+    # Starts `unshare --pid --fork --mount-proc catalina.sh run` (catalina.sh
+    # run execs java: the JVM is PID 1 there), stdout and stderr to log. With
+    # inherited: the listener is bound here on a free loopback port and given
+    # to Tomcat as stdin (JRuby's Process.spawn passes a TCPServer as in:);
+    # without, the connector binds a free port itself (the control). pid: the
+    # unshare process, ours to reap.
+    def start(inherited: true)
+      server = TCPServer.new(HOST, 0) if inherited
+      @port = inherited ? server.addr[1] : Loopback.free_port
+      environment = {
+        "CATALINA_HOME" => @home, "CATALINA_BASE" => @base, "JAVA_HOME" => ENV_JAVA.fetch("java.home"),
+        "CATALINA_OPTS" => "#{JRuby::FAST_START} -Djrestart.port=#{@port} -Djrestart.inherited=#{inherited}",
+        "TOMCAT_MARKER" => @marker, "JRESTART_LIB" => JRuby::LIB
+      }
+      command = ["unshare", "--pid", "--fork", "--mount-proc", File.join(@home, "bin", "catalina.sh"), "run"]
+      @pid = Process.spawn(environment, *command, in: server || File::NULL, %i[out err] => [@log, "a"])
+      @pid
+    ensure
+      # Tomcat holds the listener from now on; this JVM's copy would keep the port open after Tomcat is gone.
+      server&.close
+    end
+
+    # Tomcat's JVM (the unshare process's child), by its pid outside the namespace.
+    def jvm_pid
+      Dir.glob("/proc/[0-9]*/stat").each do |path|
+        fields = File.read(path).split(") ", 2).last.split
+        return Integer(File.basename(File.dirname(path))) if Integer(fields[1]) == @pid
+      rescue SystemCallError
+        next
+      end
+      nil
+    end
+
+    # [status, body] of GET path, or nil when nothing answers (refused, reset, timed out).
+    def get(path, timeout: 60)
+      answer = request(path, timeout: timeout)
+      answer unless answer == :refused
+    end
+
+    # [status, body] of GET path; :refused when the connect was refused, nil
+    # when it was accepted but nothing answered (closed, reset, timed out).
+    def request(path, timeout: 60)
+      Socket.tcp(HOST, @port, connect_timeout: 10) do |socket|
+        socket.write("GET #{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        response = +""
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        while (left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)).positive? && socket.wait_readable(left)
+          chunk = socket.read_nonblock(65_536, exception: false)
+          break if chunk.nil?
+
+          response << chunk unless chunk == :wait_readable
+        end
+        head, body = response.split("\r\n\r\n", 2)
+        status = head.to_s[%r{\AHTTP/1\.1 (\d+)}, 1]
+        status && [Integer(status), dechunk(body.to_s)]
+      end
+    rescue Errno::ECONNREFUSED
+      :refused
+    rescue SystemCallError, IOError
+      nil
+    end
+
+    # Tomcat answers small bodies with chunked encoding: the chunks' data.
+    def dechunk(body)
+      return body unless body =~ /\A\h+\r\n/
+
+      data = +""
+      until body.empty?
+        size, rest = body.split("\r\n", 2)
+        size = size.to_i(16)
+        break if size.zero?
+
+        data << rest[0, size]
+        body = rest[(size + 2)..].to_s
+      end
+      data
+    end
+
+    def output
+      File.exist?(@log) ? File.read(@log) : ""
+    end
+
+    # Kills the namespace (its PID 1 first: the kernel then kills the rest) and reaps unshare; removes the base.
+    def stop
+      return FileUtils.rm_rf(@base) unless @pid
+
+      jvm = jvm_pid
+      [jvm, @pid].compact.each do |pid|
+        Process.kill(:KILL, pid)
+      rescue Errno::ESRCH
+        nil
+      end
+      Process.wait(@pid)
+      @pid = nil
+      FileUtils.rm_rf(@base)
+    end
+  end
+end
