@@ -178,6 +178,57 @@ RSpec.describe "listeners handed to the next JVM" do
     end
   end
 
+  # Tomcat's useInheritedChannel="true" connector serves only on System.inheritedChannel(), fd 0.
+  context "a service on System.inheritedChannel() (fd 0), as Tomcat's useInheritedChannel" do
+    CHANNEL_SCRIPT = File.expand_path("../support/inherited_channel_service.rb", __dir__)
+
+    # Starts the channel service with a listener on its fd 0 (bash moves it there), yields [port, pid, token].
+    def channel_service
+      Dir.mktmpdir("jrestart-channel") do |dir|
+        server = TCPServer.new(LISTEN_HOST, 0)
+        port = server.addr[1]
+        @log = File.join(dir, "service.log")
+        argv = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START) + [CHANNEL_SCRIPT]
+        @child = JRestart.launch("bash", "-c", "exec 0<&#{server.fileno} #{server.fileno}<&-; exec \"$@\"", "bash",
+                                 *argv, keep: [server], log: @log)
+        server.close
+        begin
+          first = wait_for_greeting(port) { |answer| answer || @child.exited? }
+          expect(first).not_to be_nil, "the service never answered:\n#{File.read(@log)}"
+          yield port, *first
+        ensure
+          kill_all(children_of(@child.pid) + [@child.pid])
+          expect(@child.wait(30)).not_to be_nil
+        end
+      end
+    end
+
+    it "reexec!(inherited_channel: 0): the new JVM finds the listener on fd 0, 0 refused, its output in the same log" do
+      channel_service do |port, pid, token|
+        fresh, counts, took = restart_under_load(port, "reexec", expected: "reexecing", old_token: token)
+        report "inherited channel: #{counts}, the new JVM answered after #{took.round(2)} s"
+        expect(fresh[0]).to eq(pid)
+        expect_none_refused(counts)
+        log = File.read(@log)
+        expect(log).to include("closing the inherited channel")
+        # fds 1 and 2 were held at the restart call: the JDK's close had pointed them at /dev/null.
+        expect(log.scan(/^serving #{pid} /).size).to eq(2), log
+      end
+    end
+
+    it "refuses a bad inherited_channel: (closed, a file, connected, UDP, a String) before anything stops" do
+      channel_service do |port, pid, token|
+        errors = JSON.parse(ask(port, "bad"))
+        expect(errors[0]).to match(/\AErrno::EBADF: Bad file descriptor - inherited_channel: #<TCPServer:\(closed\)>\z/)
+        expect(errors[1]).to match(/\AArgumentError: inherited_channel: fd \d+ is not a socket \(file\)\z/)
+        expect(errors[2]).to match(/\AArgumentError: inherited_channel: fd \d+ is a TCP socket that is not listening/)
+        expect(errors[3]).to match(/\AArgumentError: inherited_channel: fd \d+ is not a TCP socket \(a datagram/)
+        expect(errors[4]).to eq("TypeError: inherited_channel: must be an Integer fd or a TCPServer, got String")
+        expect(greeting(port)).to eq([pid.to_s, token])
+      end
+    end
+  end
+
   context "in a container (unshare --pid), restart! in place", :container do
     before(:all) do
       missing = %w[unshare tini].reject { |program| system("command -v #{program} >/dev/null") }

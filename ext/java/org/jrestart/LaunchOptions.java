@@ -24,6 +24,7 @@ public final class LaunchOptions {
     /** The first null argument given, said when the options are used; null while there is none. */
     private String invalid;
     private ServerSocketChannel[] channels = new ServerSocketChannel[0];
+    private ServerSocketChannel inheritedChannel;
 
     /** Which descriptors the command must not inherit: ALL (the default) or only SOCKETS. */
     public LaunchOptions close(CloseMode mode) {
@@ -46,6 +47,19 @@ public final class LaunchOptions {
     public LaunchOptions listeners(ServerSocketChannel... channels) {
         if (channels == null) return refuse("listeners: the channels are null");
         this.channels = channels.clone();
+        return this;
+    }
+
+    /**
+     * A listening channel a restart in place puts on fd 0 of the new JVM,
+     * where System.inheritedChannel() finds it: for a host whose connector
+     * takes only that (Tomcat's useInheritedChannel="true"), usually the
+     * channel System.inheritedChannel() gave this JVM. The new JVM's fds 1
+     * and 2 are this JVM's as they are at the restart call.
+     */
+    public LaunchOptions inheritedChannel(ServerSocketChannel channel) {
+        if (channel == null) return refuse("inheritedChannel: the channel is null");
+        inheritedChannel = channel;
         return this;
     }
 
@@ -128,6 +142,7 @@ public final class LaunchOptions {
         if (invalid != null) throw JRestartException.invalid(invalid);
         int[] fds = new int[channels.length];
         for (int i = 0; i < fds.length; i++) fds[i] = Listeners.descriptorOf(channels[i]);
+        if (inheritedChannel != null) options.inheritedChannel(Listeners.descriptorOf(inheritedChannel));
         return options.listeners(fds);
     }
 

@@ -18,6 +18,8 @@ public final class Options {
     CloseMode close = CloseMode.ALL;
     int[] keep = new int[0];
     int[] listeners = new int[0];
+    /** The listener an exec in place puts on the new image's fd 0; -1: none. */
+    int inheritedChannel = -1;
     byte[] chdir = {'/'};
     byte[] log;
     final Map<String, byte[]> env = new LinkedHashMap<String, byte[]>();
@@ -52,6 +54,16 @@ public final class Options {
      */
     public Options listeners(int... fds) {
         listeners = fds.clone();
+        return this;
+    }
+
+    /**
+     * A listening TCP socket that an exec in place puts on fd 0 of the new
+     * JVM, where System.inheritedChannel() finds it (Tomcat's
+     * useInheritedChannel); fd 0 itself is the usual one. -1: none.
+     */
+    public Options inheritedChannel(int fd) {
+        inheritedChannel = fd;
         return this;
     }
 

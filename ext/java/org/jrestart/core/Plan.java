@@ -221,7 +221,7 @@ public final class Plan {
         }
         if (choice.inPlace != null) return inPlace(choice, options, environment).restarting(limit, choice.manager);
         // Checked though a command's restart hands nothing on: bad input fails wherever the restart goes.
-        Listeners.handover(options.listeners);
+        Listeners.handover(options.listeners, options.inheritedChannel);
         int pid = Proc.selfPid();
         String cgroup = Proc.read("/proc/" + pid + "/cgroup");
         Manager container = Detect.container(pid, cgroup);
@@ -392,7 +392,7 @@ public final class Plan {
 
     private static Plan execPlan(Choice choice, byte[] path, Options options, Map<String, byte[]> service,
                                  Map<String, byte[]> env) throws JRestartException {
-        Listeners.Handover handover = Listeners.handover(options.listeners);
+        Listeners.Handover handover = Listeners.handover(options.listeners, options.inheritedChannel);
         String listeners = handover.value();
         if (listeners != null) {
             env.put(Listeners.VARIABLE, listeners.getBytes(StandardCharsets.UTF_8));
@@ -875,6 +875,11 @@ public final class Plan {
 
     public int[] keep() {
         return keep.clone();
+    }
+
+    /** The listener an exec in place puts on the new JVM's fd 0, or null. */
+    public Listener inheritedChannel() {
+        return handover == null ? null : handover.inheritedChannel;
     }
 
     /** The listeners an exec in place hands to the new JVM (empty for a command). */

@@ -83,6 +83,10 @@ final class PlanText {
             for (Listener listener : plan.listeners()) listeners.add(listener.toString().replace(", adopted", ""));
             row(text, "listeners", "handed to the new JVM: " + String.join("; ", listeners));
         }
+        if (plan.inheritedChannel() != null) {
+            row(text, "inherited channel", plan.inheritedChannel().toString().replace(", adopted", "")
+                    + ", on the new JVM's fd 0 (System.inheritedChannel())");
+        }
         text.append("  descriptors:\n");
         text.append(String.format(Locale.ROOT, "    %4s  %-16s %-36s %-34s %s", "fd", "type", "target", "socket",
                 "in the child"));

@@ -115,14 +115,15 @@ final class Convert {
         return copy;
     }
 
-    /** launch's option names; reexec! takes env:, keep:, unsetenv_others:, listeners: and stop_timeout:. */
+    /** launch's option names; reexec! takes env:, keep:, unsetenv_others:, listeners:, inherited_channel: and stop_timeout:. */
     static final List<String> LAUNCH_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
-    /** restart! and plan take launch's options, reason:, listeners: and stop_timeout:. */
+    /** restart! and plan take launch's options, reason:, listeners:, inherited_channel: and stop_timeout:. */
     static final List<String> RESTART_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners",
-            "stop_timeout");
-    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners", "stop_timeout");
+            "inherited_channel", "stop_timeout");
+    static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners",
+            "inherited_channel", "stop_timeout");
 
     /**
      * The options Hash as the core's Options, read by key; every value is
@@ -151,6 +152,10 @@ final class Convert {
         }
         if ((v = option(context, hash, "keep")) != null) options.keep(fds(context, v, "keep:"));
         if ((v = option(context, hash, "listeners")) != null) options.listeners(fds(context, v, "listeners:"));
+        // nil, like leaving it out: fd 0 of the new JVM is what it is now.
+        if ((v = option(context, hash, "inherited_channel")) != null && !v.isNil()) {
+            options.inheritedChannel(channelFd(context, v));
+        }
         if ((v = option(context, hash, "chdir")) != null) options.chdir(path(context, v, "chdir:"));
         if ((v = option(context, hash, "log")) != null && !v.isNil()) options.log(path(context, v, "log:"));
         if ((v = option(context, hash, "env")) != null && !v.isNil()) env(context, options, v);
@@ -204,6 +209,17 @@ final class Convert {
             if (fds[i] == INVALID_FD) throw context.runtime.newErrnoEBADFError(what + " " + item.inspect());
         }
         return fds;
+    }
+
+    /** inherited_channel: as the OS descriptor of its Integer or IO. */
+    private static int channelFd(ThreadContext context, IRubyObject value) {
+        if (!(value instanceof RubyFixnum) && !(value instanceof RubyBignum) && !(value instanceof RubyIO)) {
+            throw context.runtime.newTypeError("inherited_channel: must be an Integer fd or a TCPServer, got "
+                    + value.getMetaClass().getRealClass().getName());
+        }
+        int fd = fd(context, value);
+        if (fd == INVALID_FD) throw context.runtime.newErrnoEBADFError("inherited_channel: " + value.inspect());
+        return fd;
     }
 
     /** A number of seconds: finite and >= 0 is the core's to check. */

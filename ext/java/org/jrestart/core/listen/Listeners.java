@@ -353,13 +353,28 @@ public final class Listeners {
      * every listener listen made that is still open as the same socket.
      */
     public static synchronized Handover handover(int[] given) throws JRestartException {
+        return handover(given, -1);
+    }
+
+    /**
+     * handover(given), and the listener inheritedChannel (-1: none) that the
+     * exec puts on the new image's fd 0 instead of its own number.
+     */
+    public static synchronized Handover handover(int[] given, int inheritedChannel) throws JRestartException {
         Map<Integer, Listener> handed = new LinkedHashMap<Integer, Listener>();
         for (int fd : given) handed.put(fd, checked(fd));
+        Listener stdin = inheritedChannel < 0 ? null : listening(inheritedChannel, "inherited_channel: fd " + inheritedChannel);
+        if (stdin != null && handed.containsKey(inheritedChannel)) {
+            throw JRestartException.invalid("inherited_channel: fd " + inheritedChannel + " is in listeners: too;"
+                    + " the new JVM gets it on fd 0 only");
+        }
         prune();
         for (Handed h : HANDED.values()) {
-            if (!handed.containsKey(h.listener.fd)) handed.put(h.listener.fd, h.listener);
+            if (!handed.containsKey(h.listener.fd) && h.listener.fd != inheritedChannel) {
+                handed.put(h.listener.fd, h.listener);
+            }
         }
-        return new Handover(new ArrayList<Listener>(handed.values()));
+        return new Handover(new ArrayList<Listener>(handed.values()), stdin);
     }
 
     /** Forgets the listeners the service closed: their numbers may name other files by now. */
@@ -380,8 +395,15 @@ public final class Listeners {
 
     private static Listener checked(int fd) throws JRestartException {
         String what = "listeners: fd " + fd;
+        if (fd >= 0 && fd <= 2 && Descriptors.isOpen(fd)) {
+            throw JRestartException.invalid(what + " is stdin, stdout or stderr, which an exec keeps anyway");
+        }
+        return listening(fd, what);
+    }
+
+    /** fd as a listener, refused (naming it as what) unless it is an open, listening TCP socket. */
+    private static Listener listening(int fd, String what) throws JRestartException {
         if (fd < 0 || !Descriptors.isOpen(fd)) throw JRestartException.errno(Native.EBADF, what);
-        if (fd <= 2) throw JRestartException.invalid(what + " is stdin, stdout or stderr, which an exec keeps anyway");
         FileType type = Descriptors.typeOf(fd);
         if (type != FileType.SOCKET) {
             throw JRestartException.invalid(what + " is not a socket (" + String.valueOf(type).toLowerCase(Locale.ROOT) + ")");
@@ -405,9 +427,12 @@ public final class Listeners {
     /** What an exec in place hands on: the listeners, their fds to keep, and the variables naming them. */
     public static final class Handover {
         public final List<Listener> listeners;
+        /** The listener that goes on the new image's fd 0, or null. */
+        public final Listener inheritedChannel;
 
-        Handover(List<Listener> listeners) {
+        Handover(List<Listener> listeners, Listener inheritedChannel) {
             this.listeners = Collections.unmodifiableList(listeners);
+            this.inheritedChannel = inheritedChannel;
         }
 
         public int[] fds() {
@@ -432,23 +457,41 @@ public final class Listeners {
         /**
          * Holds each listener by a close-on-exec duplicate, so that the service
          * closing it before the exec (its stop, an at_exit handler) does not
-         * lose it: the exec puts the duplicate back on its number.
+         * lose it: the exec puts the duplicate back on its number. The
+         * inherited channel goes on fd 0, with fds 1 and 2 held as they are
+         * now: the JDK's inherited channel, closed by the service's stop,
+         * points fds 0 to 2 at /dev/null, and the new JVM's output would go there.
          */
         public int[][] hold() throws JRestartException {
-            int[] from = new int[listeners.size()];
-            int[] to = new int[listeners.size()];
+            int n = listeners.size() + (inheritedChannel == null ? 0 : 3);
+            int[] from = new int[n];
+            int[] to = new int[n];
             int count = 0;
-            for (Listener l : listeners) {
-                int copy = Native.LIBC.fcntl(l.fd, Linux.F_DUPFD_CLOEXEC, 3);
-                if (copy < 0) {
-                    int errno = Native.errno();
-                    for (int i = 0; i < count; i++) Native.LIBC.close(from[i]);
-                    throw JRestartException.errno(errno, "fcntl(F_DUPFD_CLOEXEC) holding listener " + l);
+            try {
+                for (Listener l : listeners) {
+                    from[count] = duplicate(l.fd, "listener " + l);
+                    to[count++] = l.fd;
                 }
-                from[count] = copy;
-                to[count++] = l.fd;
+                if (inheritedChannel != null) {
+                    from[count] = duplicate(inheritedChannel.fd, "inherited_channel: " + inheritedChannel);
+                    to[count++] = 0;
+                    for (int fd = 1; fd <= 2; fd++) {
+                        if (!Descriptors.isOpen(fd)) continue;
+                        from[count] = duplicate(fd, "fd " + fd + " for the new JVM");
+                        to[count++] = fd;
+                    }
+                }
+            } catch (JRestartException e) {
+                for (int i = 0; i < count; i++) Native.LIBC.close(from[i]);
+                throw e;
             }
-            return new int[][] {from, to};
+            return new int[][] {Arrays.copyOf(from, count), Arrays.copyOf(to, count)};
+        }
+
+        private static int duplicate(int fd, String what) throws JRestartException {
+            int copy = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, 3);
+            if (copy < 0) throw JRestartException.errno(Native.errno(), "fcntl(F_DUPFD_CLOEXEC) holding " + what);
+            return copy;
         }
     }
 }
