@@ -109,8 +109,13 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     _, marker_pid, marker_start, marker_time = destroyed.first.split
     expect([marker_pid, marker_start]).to eq([pid, old_start])
     expect(Integer(marker_time)).to be <= Integer(new_start)
-    expect(slow).to eq([200, "slow done #{old}\n"])
-    expect(counts.keys - %i[old new]).to be_empty, "every connect answered by the old or the new JVM: #{counts}"
+    expect(slow).to eq([200, "slow done #{old}\n"]), @tomcat.output
+    # Every connect answered by the old or the new JVM, but for at most one
+    # that Tomcat's own stop cuts: pausing, its acceptor takes one more
+    # connection from the queue (the one its unlockAccept() made to wake it, or
+    # a client's ahead of it) and closes it.
+    expect(counts.keys - %i[old new no_answer]).to be_empty, "every connect reached a listener: #{counts}"
+    expect(counts[:no_answer] || 0).to be <= 1, "at most one connect cut by Tomcat's stop: #{counts}"
     expect(counts[:new]).to be > 0
     # Both Tomcats wrote to the same log, both on the inherited channel.
     log = @tomcat.output
@@ -121,8 +126,15 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
   end
 
   def numbers(counts, took)
-    format("%d connects, %d refused, %d answered by the old JVM, %d by the new one; new JVM answered %.1f s " \
-           "after the request", counts.values.sum, counts[:refused] || 0, counts[:old] || 0, counts[:new], took)
+    format("%d connects, %d refused, %d answered by the old JVM, %d by the new one, %d cut; new JVM answered " \
+           "%.1f s after the request", counts.values.sum, counts[:refused] || 0, counts[:old] || 0, counts[:new],
+           counts[:no_answer] || 0, took)
+  end
+
+  it "restart!(inherited_channel: 0): contextDestroyed before the exec, the in-flight request completes, " \
+     "0 refused, same pid, a new JVM on the handed-over listener" do
+    counts, took = prove_restart_in_place("")
+    report("Tomcat restart!(inherited_channel: 0): #{numbers(counts, took)}")
   end
 
   it "restart! without inherited_channel:: Tomcat never closes its inherited channel, so fd 0 survives the exec " \
@@ -136,7 +148,7 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     old = first_identity
     fresh, slow, counts, took = restart_under_load(old, query: "?channel=none")
     expect(fresh.split[0]).to eq("1")
-    expect(slow).to eq([200, "slow done #{old}\n"])
+    expect(slow).to eq([200, "slow done #{old}\n"]), @tomcat.output
     expect(counts[:refused]).to be > 0, "counts: #{counts}\n#{@tomcat.output}"
     report(format("control, Tomcat rebinding its port: %d connects, %d refused; new JVM answered %.1f s after the request",
                   counts.values.sum, counts[:refused], took))
