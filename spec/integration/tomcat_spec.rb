@@ -71,13 +71,19 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
   end
 
   # Asks the plugin page to restart (query: its parameters) with a /slow
-  # request in flight and the prober going; waits for a new JVM on /info.
+  # request in flight (half answered) and the prober going; waits for a new JVM on /info.
   # Returns [the new identity, /slow's answer, counts per outcome, seconds to the new JVM].
   def restart_under_load(old, query: "")
     prober = TomcatProber.new(@tomcat)
     sleep 0.3
-    slow = Thread.new { @tomcat.get("/slow", timeout: 120) }
-    sleep 0.3
+    started = Queue.new
+    slow = Thread.new do
+      @tomcat.get("/slow", timeout: 120, started: started)
+    ensure
+      started.push(false) # no answer at all: the expectation below fails at once
+    end
+    # The servlet has the request (it sent its first line) before the restart is asked for.
+    expect(Timeout.timeout(60) { started.pop }).to be(true), "/slow never began to answer: #{slow.value.inspect}"
     asked = now
     expect(@tomcat.get("/plugin/restart#{query}")).to eq([200, "restarting\n"]), @tomcat.output
     fresh = wait_until(timeout: 180, interval: 0.1, message: "a new JVM on /info") do
@@ -109,7 +115,7 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     _, marker_pid, marker_start, marker_time = destroyed.first.split
     expect([marker_pid, marker_start]).to eq([pid, old_start])
     expect(Integer(marker_time)).to be <= Integer(new_start)
-    expect(slow).to eq([200, "slow done #{old}\n"]), @tomcat.output
+    expect(slow).to eq([200, "slow started\nslow done #{old}\n"]), @tomcat.output
     # Every connect answered by the old or the new JVM, but for at most one
     # that Tomcat's own stop cuts: pausing, its acceptor takes one more
     # connection from the queue (the one its unlockAccept() made to wake it, or
@@ -148,7 +154,7 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     old = first_identity
     fresh, slow, counts, took = restart_under_load(old, query: "?channel=none")
     expect(fresh.split[0]).to eq("1")
-    expect(slow).to eq([200, "slow done #{old}\n"]), @tomcat.output
+    expect(slow).to eq([200, "slow started\nslow done #{old}\n"]), @tomcat.output
     expect(counts[:refused]).to be > 0, "counts: #{counts}\n#{@tomcat.output}"
     report(format("control, Tomcat rebinding its port: %d connects, %d refused; new JVM answered %.1f s after the request",
                   counts.values.sum, counts[:refused], took))

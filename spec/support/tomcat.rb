@@ -121,14 +121,15 @@ module JRestartSpec
     end
 
     # [status, body] of GET path, or nil when nothing answers (refused, reset, timed out).
-    def get(path, timeout: 60)
-      answer = request(path, timeout: timeout)
+    def get(path, timeout: 60, started: nil)
+      answer = request(path, timeout: timeout, started: started)
       answer unless answer == :refused
     end
 
     # [status, body] of GET path; :refused when the connect was refused, nil
     # when it was accepted but nothing answered (closed, reset, timed out).
-    def request(path, timeout: 60)
+    # started (a Queue) is told when the first bytes of the answer arrive.
+    def request(path, timeout: 60, started: nil)
       Socket.tcp(HOST, @port, connect_timeout: 10) do |socket|
         socket.write("GET #{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         response = +""
@@ -137,7 +138,10 @@ module JRestartSpec
           chunk = socket.read_nonblock(65_536, exception: false)
           break if chunk.nil?
 
-          response << chunk unless chunk == :wait_readable
+          next if chunk == :wait_readable
+
+          started&.push(true) if response.empty?
+          response << chunk
         end
         head, body = response.split("\r\n\r\n", 2)
         status = head.to_s[%r{\AHTTP/1\.1 (\d+)}, 1]
