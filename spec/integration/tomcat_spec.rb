@@ -63,6 +63,7 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
       answer && answer[0] == 200 ? answer[1].chomp : :no_answer
     end
 
+    # Stops the client (once is enough; again returns the same results).
     def stop
       @stop = true
       @thread.join
@@ -94,6 +95,8 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     sleep 0.3
     counts = prober.stop.group_by { |r| r == old ? :old : (r == fresh ? :new : r) }.transform_values(&:size)
     [fresh, slow.value, counts, took]
+  ensure
+    prober&.stop # a failed expectation must not leave the client running
   end
 
   # Starts Tomcat on an inherited listener and restarts it through the plugin
