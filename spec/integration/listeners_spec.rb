@@ -326,7 +326,7 @@ RSpec.describe "listeners handed to the next JVM" do
 
   # The old JVM's threads run until execve stops them, after its descriptors were marked close-on-exec, and the
   # JDK accepts without SOCK_CLOEXEC: a connection accepted in that instant passes to the new image, which never
-  # serves it, and its client used to wait for ever (seen once as a 12-minute hang, and in 3 of 46 rounds of a
+  # serves it, and its client used to wait for ever (most likely a 12-minute hang seen once; in 3 of 46 rounds of a
   # reexec! loop under a connect flood). The old JVM names the listeners it did not hand on in JRESTART_UNSERVED;
   # the new one closes such connections when jrestart loads. Here bash stands in for the exec: it passes a
   # connection accepted on a listener that is gone, and names its own pid as the exec in place does.
