@@ -324,6 +324,58 @@ RSpec.describe "listeners handed to the next JVM" do
     end
   end
 
+  # The old JVM's threads run until execve stops them, after its descriptors were marked close-on-exec, and the
+  # JDK accepts without SOCK_CLOEXEC: a connection accepted in that instant passes to the new image, which never
+  # serves it, and its client used to wait for ever (most likely a 12-minute hang seen once; in 3 of 46 rounds of a
+  # reexec! loop under a connect flood). The old JVM names the listeners it did not hand on in JRESTART_UNSERVED;
+  # the new one closes such connections when jrestart loads. Here bash stands in for the exec: it passes a
+  # connection accepted on a listener that is gone, and names its own pid as the exec in place does.
+  context "a connection the old JVM accepted as its exec began" do
+    # Whether the client of a connection passed to a new JVM (env, script before `require "jrestart"`) sees its
+    # end: :eof when the JVM closed it, :open when nothing came within 3 s of jrestart loading.
+    def fate_of_inherited_connection(env, before_require = "")
+      listener = TCPServer.new(LISTEN_HOST, 0)
+      port = listener.addr[1]
+      client = TCPSocket.new(LISTEN_HOST, port)
+      accepted = listener.accept
+      listener.close
+      Dir.mktmpdir("jrestart-unserved") do |dir|
+        log = File.join(dir, "service.log")
+        script = "#{before_require}; require %q(jrestart); $stdout.sync = true; puts %q(loaded); sleep 120"
+        argv = ["/bin/bash", "-c", "export JRESTART_LISTENERS_PID=$$; exec \"$@\"", "bash",
+                *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), "-e", script]
+        child = JRestart.launch(*argv, env: env.transform_values { |v| v.gsub("PORT", port.to_s) }, keep: [accepted],
+                                log: log)
+        accepted.close
+        begin
+          wait_until(timeout: 120, interval: 0.1, message: "jrestart to load") do
+            File.read(log).include?("loaded") || child.exited?
+          end
+          expect(File.read(log)).to include("loaded")
+          client.wait_readable(3) && client.read_nonblock(1, exception: false).nil? ? :eof : :open
+        ensure
+          kill_all([child.pid])
+          expect(child.wait(30)).not_to be_nil
+        end
+      end
+    ensure
+      [client, accepted, listener].each { |io| io&.close unless io&.closed? }
+    end
+
+    it "is closed by the new JVM when jrestart loads: its client sees the end at once instead of waiting for ever" do
+      expect(fate_of_inherited_connection("JRESTART_UNSERVED" => "#{LISTEN_HOST}:PORT")).to eq(:eof)
+      expect(fate_of_inherited_connection("JRESTART_UNSERVED" => "0.0.0.0:PORT")).to eq(:eof)
+    end
+
+    it "control: left alone when not named, named for another port, or when this JVM listens on that port itself" do
+      expect(fate_of_inherited_connection({})).to eq(:open)
+      expect(fate_of_inherited_connection("JRESTART_UNSERVED" => "#{LISTEN_HOST}:1")).to eq(:open)
+      own = "server = TCPServer.new(%q(#{LISTEN_HOST}), ENV.fetch(%q(OWN_PORT)).to_i)"
+      expect(fate_of_inherited_connection({ "JRESTART_UNSERVED" => "#{LISTEN_HOST}:PORT", "OWN_PORT" => "PORT" },
+                                          "require %q(socket); #{own}")).to eq(:open)
+    end
+  end
+
   context "a plain Java service (JRestart.listen, a Selector), as PID 1 of a pid namespace", :container do
     before(:all) do
       skip "unshare --pid needs root" unless Process.uid.zero?

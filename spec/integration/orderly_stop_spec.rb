@@ -3,7 +3,7 @@
 require "json"
 require "open3"
 require "tmpdir"
-require_relative "../support/nspawn"
+require_relative "../support/orderly_hook"
 require_relative "../support/supervised"
 
 # The orderly stop (issue 18, items 1 and 3): before an exec in place, and on
@@ -13,20 +13,21 @@ require_relative "../support/supervised"
 # block, one in plain Java). spec/support/orderly_service.rb leaves a marker
 # for each, and 100 bytes written with sync = false; the proof is those
 # files after the restart, and the new JVM answering (same pid in place).
+# The mechanisms of issue 18's table (PID 1, tini, a User= unit, an init
+# script, a root unit) are spec/integration/stop_table_spec.rb's rows; these
+# examples are the rest: plain reexec!, the stop timeout, bad hooks, bad input.
 RSpec.describe "the orderly stop" do
   SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
-  HOOK_SOURCE = File.expand_path("../support/java/OrderlyHook.java", __dir__)
 
   def now
     Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end
 
   before(:all) do
-    javac = File.join(ENV_JAVA.fetch("java.home"), "bin", "javac")
-    skip "no javac in #{ENV_JAVA["java.home"]}" unless File.executable?(javac)
-    @classes = Dir.mktmpdir("jrestart-orderly-hook")
-    out, status = Open3.capture2e(javac, "--release", "8", "-d", @classes, HOOK_SOURCE)
-    raise "javac failed:\n#{out}" unless status.success?
+    reason = JRestartSpec::OrderlyHook.skip_reason
+    skip reason if reason
+
+    @classes = JRestartSpec::OrderlyHook.compile(Dir.mktmpdir("jrestart-orderly-hook"))
   end
 
   after(:all) { FileUtils.rm_rf(@classes) if @classes }
@@ -93,53 +94,6 @@ RSpec.describe "the orderly stop" do
         expect(new_pid).to eq(pid)
         expect_orderly(dir, pid)
         expect(record(port)).to include("mechanism" => "in_place", "still_running" => [])
-      end
-    end
-  end
-
-  context "in a container, restart! in place" do
-    before(:all) do
-      missing = %w[unshare tini].reject { |program| system("command -v #{program} >/dev/null") }
-      skip "#{missing.join(", ")} missing (apt-get install util-linux tini)" if missing.any? && !ENV["CI"]
-      skip "unshare --pid needs root" unless Process.uid.zero?
-    end
-
-    { "the JVM as PID 1" => [[], 1], "the JVM under tini" => [%w[tini --], 2] }.each do |setup, (init, jvm_pid)|
-      it "stops in order with #{setup}: at_exit, the flush, both hooks, then the exec, same pid" do
-        Dir.mktmpdir("jrestart-orderly") do |dir|
-          serving(dir, prefix: ["unshare", "--pid", "--fork", "--mount-proc", *init]) do |port, launch|
-            expect(info(port, 0).first).to eq(jvm_pid)
-            expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
-            expect(info(port, 1, launch)&.first).to eq(jvm_pid), log(dir)
-            expect_orderly(dir, jvm_pid)
-            expect(record(port)).to include("mechanism" => "in_place", "previous_pid" => jvm_pid)
-          end
-        end
-      end
-    end
-  end
-
-  it "ends the JVM in order on the SIGTERM of an init script's restart (start-stop-daemon)" do
-    skip "start-stop-daemon missing" unless system("command -v start-stop-daemon >/dev/null") || ENV["CI"]
-
-    Dir.mktmpdir("jrestart-orderly") do |dir|
-      port = JRestartSpec::Loopback.free_port
-      jruby, *options = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START)
-      env = service_env(port, dir, "DEMO_JRUBY" => jruby, "DEMO_JRUBY_OPTS" => options.join(" "),
-                                   "DEMO_SERVICE" => SERVICE)
-      script = JRestartSpec::Supervised::INIT_SCRIPT
-      begin
-        expect(JRestart.launch(script, "start", env: env).wait(60)).to be_success
-        pid, = info(port, 0)
-        expect(pid).not_to be_nil, File.read(File.join(dir, "demo-service.out"))
-        expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
-        new_pid, = info(port, 1)
-        expect(new_pid).not_to be_nil
-        expect(new_pid).not_to eq(pid)
-        expect_orderly(dir, pid)
-        expect(File.read(File.join(dir, "demo-service.out"))).not_to include("NullPointerException")
-      ensure
-        expect(JRestart.launch(script, "stop", env: env).wait(60)).to be_success
       end
     end
   end
@@ -224,71 +178,6 @@ RSpec.describe "the orderly stop" do
         expect(info(port, 0).first).to eq(pid)
         expect(%w[at_exit ruby_hook java_hook].map { |name| marker(dir, name) }).to all(be_nil)
       end
-    end
-  end
-end
-
-# A root unit of a real systemd (nspawn, spec/support/nspawn.rb): restart! with no command runs the detected
-# `systemctl --no-block restart`, and systemd's SIGTERM then ends the JVM in order. The stop timeout's default
-# is the unit's own TimeoutStopSec.
-RSpec.describe "the orderly stop under a real systemd" do
-  SYSTEMD_SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
-
-  before(:all) do
-    reason = JRestartSpec::Nspawn.skip_reason
-    skip reason if reason
-
-    @logs = Dir.mktmpdir("jrestart-orderly-systemd")
-    JRestartSpec::Nspawn.ensure_rootfs
-    @container = JRestartSpec::Nspawn.new(@logs).boot
-  end
-
-  after(:all) { JRestartSpec::Nspawn.finish(@container, @logs) }
-
-  it "a root unit's `systemctl restart`: at_exit, the flush and both hooks ran, a new MainPID serves" do
-    classes = "/var/lib/orderly-classes"
-    dir = "/var/lib/jrestart-spec/orderly"
-    @container.run!("install", "-d", classes, dir)
-    javac = File.join(ENV_JAVA.fetch("java.home"), "bin", "javac")
-    out, status = Open3.capture2e(javac, "--release", "8", "-d", @container.path(classes),
-                                  File.expand_path("../support/java/OrderlyHook.java", __dir__))
-    raise "javac failed:\n#{out}" unless status.success?
-
-    port = JRestartSpec::Loopback.free_port
-    environment = { "DEMO_PORT" => port, "DEMO_RUN_DIR" => dir, "ORDERLY_HOOK_CLASSES" => classes,
-                    "JRESTART_LIMIT" => "off" }
-    @container.install_unit("jrestart-orderly.service", <<~UNIT)
-      [Unit]
-      StartLimitIntervalSec=0
-
-      [Service]
-      ExecStart=#{(@container.jruby_command + [SYSTEMD_SERVICE]).join(" ")}
-      #{environment.map { |k, v| %(Environment="#{k}=#{v}") }.join("\n")}
-      TimeoutStopSec=42
-      SuccessExitStatus=143
-    UNIT
-    @container.systemctl("start", "jrestart-orderly.service")
-    begin
-      pid = wait_until(timeout: 180, interval: 0.2, message: "the unit to answer") do
-        JRestartSpec::Loopback.ask(port, "info")&.split&.first
-      end
-      expect(JRestartSpec::Loopback.ask(port, "stop-timeout")).to eq("42.0")
-      expect(JRestartSpec::Loopback.ask(port, "restart")).to eq("restarting")
-      new_pid = wait_until(timeout: 180, interval: 0.2, message: "a new MainPID to answer") do
-        answer = JRestartSpec::Loopback.ask(port, "info")&.split&.first
-        answer if answer && answer != pid
-      end
-      expect(new_pid).not_to eq(pid)
-      markers = %w[at_exit ruby_hook java_hook].to_h do |name|
-        path = @container.path("#{dir}/#{name}.0")
-        [name, File.exist?(path) ? File.read(path) : nil]
-      end
-      journal = @container.journal("jrestart-orderly.service")
-      expect(markers).to eq("at_exit" => pid, "ruby_hook" => pid, "java_hook" => pid), journal
-      expect(File.read(@container.path("#{dir}/buffered.0"))).to eq("x" * 100)
-      expect(journal).not_to include("NullPointerException")
-    ensure
-      @container.run("systemctl", "stop", "jrestart-orderly.service")
     end
   end
 end

@@ -394,8 +394,10 @@ public final class Plan {
                                  Map<String, byte[]> env) throws JRestartException {
         Listeners.Handover handover = Listeners.handover(options.listeners, options.inheritedChannel);
         String listeners = handover.value();
-        if (listeners != null) {
-            env.put(Listeners.VARIABLE, listeners.getBytes(StandardCharsets.UTF_8));
+        String unserved = handover.unserved();
+        if (listeners != null) env.put(Listeners.VARIABLE, listeners.getBytes(StandardCharsets.UTF_8));
+        if (unserved != null) env.put(Listeners.UNSERVED_VARIABLE, unserved.getBytes(StandardCharsets.UTF_8));
+        if (listeners != null || unserved != null) {
             // Same pid after the exec: the new JVM knows these are for it, and a child of it knows they are not.
             env.put(Listeners.PID_VARIABLE, String.valueOf(Proc.selfPid()).getBytes(StandardCharsets.UTF_8));
         }

@@ -21,12 +21,16 @@ import java.net.UnknownHostException;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The listening sockets handed from one JVM to the next across an exec in
@@ -43,9 +47,15 @@ import java.util.Map;
 public final class Listeners {
     public static final String VARIABLE = "JRESTART_LISTENERS";
     public static final String PID_VARIABLE = "JRESTART_LISTENERS_PID";
+    /**
+     * The addresses ("host:port,...") of the listeners an exec in place did
+     * not hand on: a connection accepted on one of them as the exec began is
+     * inherited, and the new JVM closes it.
+     */
+    public static final String UNSERVED_VARIABLE = "JRESTART_UNSERVED";
     /** Every variable that names inherited listeners: none reaches a new program but the ones set for it. */
     public static final List<String> VARIABLES = Collections.unmodifiableList(Arrays.asList(
-            VARIABLE, PID_VARIABLE, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"));
+            VARIABLE, PID_VARIABLE, UNSERVED_VARIABLE, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"));
     public static final int DEFAULT_BACKLOG = 1024;
     private static final int SD_LISTEN_FDS_START = 3;
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
@@ -120,30 +130,74 @@ public final class Listeners {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
             if (flags != -1) Native.LIBC.fcntl(fd, F_SETFD, flags | Linux.FD_CLOEXEC);
         }
-        if (!found.isEmpty()) closeUnserved(found);
+        if (!found.isEmpty()) closeUnserved(found.values(), found.keySet(), false);
+        if (String.valueOf(self).equals(env.get(PID_VARIABLE)) && env.get(UNSERVED_VARIABLE) != null) {
+            List<Listener> closed = new ArrayList<Listener>();
+            for (String entry : env.get(UNSERVED_VARIABLE).split(",")) {
+                // Only the address counts: parsed as an entry of JRESTART_LISTENERS with a placeholder fd.
+                Listener address = parse("3:" + entry);
+                if (address != null) closed.add(address);
+            }
+            closeUnserved(closed, found.keySet(), true);
+        }
         inherited = found;
         return found;
     }
 
     /**
-     * Closes the connections the JVM before accepted on these listeners just
-     * before its exec, after it had marked its descriptors close-on-exec: the
-     * new JVM inherits them, but nobody serves them, and their clients would
-     * wait forever. Closed, they see the end of the stream, as every
-     * connection cut by the exec does.
+     * Closes the connections the JVM before accepted on these listeners as its
+     * exec began: its threads run until execve stops them, after every
+     * descriptor was marked close-on-exec, and the JDK accepts without
+     * SOCK_CLOEXEC. The new JVM inherits them, but nobody serves them, and
+     * their clients would wait forever; closed, they see the end of the
+     * stream, as every connection cut by the exec does. ownPort: skip a port
+     * this JVM listens on itself by now, whose connections may be its own.
      */
-    private static void closeUnserved(Map<Integer, Listener> listeners) throws JRestartException {
+    private static void closeUnserved(Collection<Listener> listeners, Set<Integer> skip, boolean ownPort)
+            throws JRestartException {
+        if (listeners.isEmpty()) return;
+        List<SocketInfo> connected = new ArrayList<SocketInfo>();
+        List<Integer> fds = new ArrayList<Integer>();
+        Set<Integer> listening = new HashSet<Integer>();
         for (int fd : Descriptors.numbers()) {
-            if (fd <= 2 || listeners.containsKey(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
+            if (fd <= 2 || skip.contains(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
             SocketInfo socket = SocketInfo.of(fd);
-            if (socket == null || socket.ip == null || !socket.stream || socket.listening) continue;
-            for (Listener listener : listeners.values()) {
+            if (socket == null || socket.ip == null || !socket.stream) continue;
+            if (socket.listening) {
+                listening.add(socket.port);
+            } else {
+                connected.add(socket);
+                fds.add(fd);
+            }
+        }
+        for (int i = 0; i < fds.size(); i++) {
+            SocketInfo socket = connected.get(i);
+            if (ownPort && listening.contains(socket.port)) continue;
+            for (Listener listener : listeners) {
                 if (listener.port == socket.port && (listener.host.equals(socket.ip) || same(listener.host, null))) {
-                    Native.LIBC.close(fd);
+                    Native.LIBC.close(fds.get(i));
                     break;
                 }
             }
         }
+    }
+
+    /**
+     * The addresses of this JVM's listening TCP sockets that handed does not
+     * hand on, as UNSERVED_VARIABLE's value; null when there are none.
+     */
+    static String unserved(Collection<Listener> handed) throws JRestartException {
+        Set<String> handedOn = new HashSet<String>();
+        for (Listener l : handed) handedOn.add(l.host + " " + l.port);
+        Set<String> addresses = new LinkedHashSet<String>();
+        for (int fd : Descriptors.numbers()) {
+            if (fd <= 2 || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
+            SocketInfo socket = SocketInfo.of(fd);
+            if (socket == null || socket.ip == null || !socket.stream || !socket.listening) continue;
+            if (handedOn.contains(socket.ip + " " + socket.port)) continue;
+            addresses.add((socket.ip.indexOf(':') >= 0 ? "[" + socket.ip + "]" : socket.ip) + ":" + socket.port);
+        }
+        return addresses.isEmpty() ? null : String.join(",", addresses);
     }
 
     /** "fd:host:port[:name]" with "[v6]" hosts; null when malformed. */
@@ -439,6 +493,13 @@ public final class Listeners {
             int[] fds = new int[listeners.size()];
             for (int i = 0; i < fds.length; i++) fds[i] = listeners.get(i).fd;
             return fds;
+        }
+
+        /** JRESTART_UNSERVED's value: this JVM's other listeners, or null. */
+        public String unserved() throws JRestartException {
+            List<Listener> all = new ArrayList<Listener>(listeners);
+            if (inheritedChannel != null) all.add(inheritedChannel);
+            return Listeners.unserved(all);
         }
 
         /** JRESTART_LISTENERS's value, or null when there is nothing to hand on. */

@@ -35,6 +35,8 @@ public final class OrderlyStop {
     public static final double DEFAULT_TIMEOUT = 90;
     /** How often a wait looks whether a thread called exit. */
     private static final long POLL_MILLIS = 20;
+    /** The longest wait for the JVM to start its shutdown hooks. */
+    private static final long HOOKS_START_MILLIS = 5000;
 
     private OrderlyStop() {
     }
@@ -144,6 +146,44 @@ public final class OrderlyStop {
     }
 
     /** Whether t is in Runtime.exit or halt (a hook or at_exit handler that called exit). */
+    /**
+     * Waits until the thread running the JVM's hooks has started them all,
+     * which it does one after another before it joins the first: under load
+     * a hook may start long after this one, and a look for hook threads made
+     * before that misses it (the exec then went ahead while it ran). Gives up
+     * after HOOKS_START_MILLIS, for a JDK whose shutdown looks otherwise.
+     */
+    private static void awaitHooksStarted(long deadline) {
+        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HOOKS_START_MILLIS);
+        while (remainingMillis(deadline) > 0 && System.nanoTime() - giveUp < 0) {
+            for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+                if (joiningHooks(stack)) return;
+            }
+            try {
+                Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, remainingMillis(deadline))));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Whether stack is ApplicationShutdownHooks.runHooks joining a hook: all of them have started. */
+    static boolean joiningHooks(StackTraceElement[] stack) {
+        for (int i = 0; i < stack.length; i++) {
+            if (stack[i].getClassName().equals("java.lang.ApplicationShutdownHooks")
+                    && stack[i].getMethodName().equals("runHooks")) {
+                for (int j = 0; j < i; j++) {
+                    if (stack[j].getClassName().equals("java.lang.Thread") && stack[j].getMethodName().startsWith("join")) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        }
+        return false;
+    }
+
     private static boolean exiting(Thread t) {
         for (StackTraceElement frame : t.getStackTrace()) {
             if (frame.getClassName().equals("java.lang.Shutdown")) return true;
@@ -226,6 +266,7 @@ public final class OrderlyStop {
      * threads, while idle pools (JRuby's JIT, a Timer) may start one any time.
      */
     static List<String> waitForHooks(Set<Thread> before, long deadline) {
+        awaitHooksStarted(deadline);
         Set<Thread> seen = new LinkedHashSet<Thread>();
         while (true) {
             try {
