@@ -99,7 +99,10 @@ RSpec.describe "jrestart in one JVM with several JRuby runtimes and the Java fac
       "LaunchOptions.env[null, x]" => "env: the name is null",
       "LaunchOptions.env[X, null]" => "env: the value of X is null",
       "LaunchOptions.unsetenv[null]" => "unsetenv: the name is null",
-      "LaunchOptions.keep[null]" => "keep: the descriptors are null"
+      "LaunchOptions.keep[null]" => "keep: the descriptors are null",
+      "LaunchOptions.listeners[null]" => "listeners: the channels are null",
+      "LaunchOptions.inheritedChannel[null]" => "inheritedChannel: the channel is null",
+      "LaunchOptions.stopTimeout[1, null]" => "stopTimeout: the unit is null"
     }
     expected.each do |call, message|
       line = out.find { |l| l.start_with?("#{call}: ") }

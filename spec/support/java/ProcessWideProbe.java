@@ -10,6 +10,7 @@ import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
+import java.nio.channels.ServerSocketChannel;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.concurrent.TimeUnit;
@@ -124,6 +125,9 @@ public final class ProcessWideProbe {
             {"env", new Class<?>[] {String.class, String.class}, new Object[] {"X", null}},
             {"unsetenv", new Class<?>[] {String.class}, new Object[] {null}},
             {"keep", new Class<?>[] {int[].class}, new Object[] {null}},
+            {"listeners", new Class<?>[] {ServerSocketChannel[].class}, new Object[] {null}},
+            {"inheritedChannel", new Class<?>[] {ServerSocketChannel.class}, new Object[] {null}},
+            {"stopTimeout", new Class<?>[] {long.class, TimeUnit.class}, new Object[] {1L, null}},
         };
         for (Object[] setter : setters) {
             Object built = options.newInstance();
