@@ -172,6 +172,8 @@ public final class Reaping {
         void start() {
             Thread thread = new Thread(this, "jrestart-pidfd-reaper");
             thread.setDaemon(true);
+            // It lives as long as the JVM: it must not pin the loader of the code that started it (a webapp's).
+            thread.setContextClassLoader(null);
             thread.start();
         }
 

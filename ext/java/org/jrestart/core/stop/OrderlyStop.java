@@ -230,6 +230,9 @@ public final class OrderlyStop {
                 }
             }
         }, "jrestart exec in place");
+        // Neither this hook nor the thread blocked in exit below may hold the host's class loader while the
+        // host stops: Tomcat reports every thread of a webapp's loader still alive then as a memory leak.
+        hook.setContextClassLoader(null);
         first.add(hook);
         try {
             Runtime.getRuntime().addShutdownHook(hook);
@@ -243,6 +246,8 @@ public final class OrderlyStop {
         Set<Thread> second = new HashSet<Thread>(Thread.getAllStackTraces().keySet());
         second.add(hook);
         if (!shuttingDown()) known.compareAndSet(first, second);
+        // Never returns: this thread ends with the exec or the exit.
+        Thread.currentThread().setContextClassLoader(null);
         Runtime.getRuntime().exit(1);
     }
 
