@@ -130,56 +130,57 @@ public final class Listeners {
             int flags = Native.LIBC.fcntl(fd, F_GETFD, 0);
             if (flags != -1) Native.LIBC.fcntl(fd, F_SETFD, flags | Linux.FD_CLOEXEC);
         }
-        if (!found.isEmpty()) closeUnserved(found.values(), found.keySet(), false);
+        List<Listener> unserved = new ArrayList<Listener>();
         if (String.valueOf(self).equals(env.get(PID_VARIABLE)) && env.get(UNSERVED_VARIABLE) != null) {
-            List<Listener> closed = new ArrayList<Listener>();
             for (String entry : env.get(UNSERVED_VARIABLE).split(",")) {
                 // Only the address counts: parsed as an entry of JRESTART_LISTENERS with a placeholder fd.
                 Listener address = parse("3:" + entry);
-                if (address != null) closed.add(address);
+                if (address != null) unserved.add(address);
             }
-            closeUnserved(closed, found.keySet(), true);
         }
+        closeUnserved(found, unserved);
         inherited = found;
         return found;
     }
 
     /**
-     * Closes the connections the JVM before accepted on these listeners as its
-     * exec began: its threads run until execve stops them, after every
-     * descriptor was marked close-on-exec, and the JDK accepts without
-     * SOCK_CLOEXEC. The new JVM inherits them, but nobody serves them, and
-     * their clients would wait forever; closed, they see the end of the
-     * stream, as every connection cut by the exec does. ownPort: skip a port
+     * Closes the connections the JVM before accepted as its exec began: its
+     * threads run until execve stops them, after every descriptor was marked
+     * close-on-exec, and the JDK accepts without SOCK_CLOEXEC. The new JVM
+     * inherits them, but nobody serves them, and their clients would wait
+     * forever; closed, they see the end of the stream, as every connection
+     * cut by the exec does. Those on the ports of the listeners handed on
+     * (by fd), and of those it did not hand on (unserved), except on a port
      * this JVM listens on itself by now, whose connections may be its own.
      */
-    private static void closeUnserved(Collection<Listener> listeners, Set<Integer> skip, boolean ownPort)
-            throws JRestartException {
-        if (listeners.isEmpty()) return;
-        List<SocketInfo> connected = new ArrayList<SocketInfo>();
-        List<Integer> fds = new ArrayList<Integer>();
+    private static void closeUnserved(Map<Integer, Listener> handed, List<Listener> unserved) throws JRestartException {
+        if (handed.isEmpty() && unserved.isEmpty()) return;
+        Map<Integer, SocketInfo> connected = new LinkedHashMap<Integer, SocketInfo>();
         Set<Integer> listening = new HashSet<Integer>();
         for (int fd : Descriptors.numbers()) {
-            if (fd <= 2 || skip.contains(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
+            if (fd <= 2 || handed.containsKey(fd) || Descriptors.typeOf(fd) != FileType.SOCKET) continue;
             SocketInfo socket = SocketInfo.of(fd);
             if (socket == null || socket.ip == null || !socket.stream) continue;
             if (socket.listening) {
                 listening.add(socket.port);
             } else {
-                connected.add(socket);
-                fds.add(fd);
+                connected.put(fd, socket);
             }
         }
-        for (int i = 0; i < fds.size(); i++) {
-            SocketInfo socket = connected.get(i);
-            if (ownPort && listening.contains(socket.port)) continue;
-            for (Listener listener : listeners) {
-                if (listener.port == socket.port && (listener.host.equals(socket.ip) || same(listener.host, null))) {
-                    Native.LIBC.close(fds.get(i));
-                    break;
-                }
+        for (Map.Entry<Integer, SocketInfo> c : connected.entrySet()) {
+            SocketInfo socket = c.getValue();
+            if (accepted(socket, handed.values()) || !listening.contains(socket.port) && accepted(socket, unserved)) {
+                Native.LIBC.close(c.getKey());
             }
         }
+    }
+
+    /** Whether socket is a connection that one of listeners could have accepted. */
+    private static boolean accepted(SocketInfo socket, Collection<Listener> listeners) {
+        for (Listener listener : listeners) {
+            if (listener.port == socket.port && (listener.host.equals(socket.ip) || same(listener.host, null))) return true;
+        }
+        return false;
     }
 
     /**
