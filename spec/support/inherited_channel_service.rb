@@ -12,28 +12,13 @@ require "json"
 require "securerandom"
 require "socket"
 require "jrestart"
+require_relative "bad_descriptors"
 
 channel = java.lang.System.inherited_channel
 abort "no inherited channel on fd 0" unless channel.is_a?(java.nio.channels.ServerSocketChannel)
 token = SecureRandom.hex(4)
 $stdout.sync = true
 puts "serving #{Process.pid} #{token} on #{channel.local_address}"
-
-def bad_channels
-  closed = TCPServer.new("127.0.0.1", 0).tap(&:close)
-  file = File.open(__FILE__)
-  peer = TCPServer.new("127.0.0.1", 0)
-  connected = TCPSocket.new("127.0.0.1", peer.addr[1])
-  udp = UDPSocket.new.tap { |s| s.bind("127.0.0.1", 0) }
-  [closed, file, connected, udp, "0"].map do |value|
-    JRestart.reexec!(inherited_channel: value)
-    "exec returned"
-  rescue StandardError => e
-    "#{e.class}: #{e.message}"
-  end
-ensure
-  [file, peer, connected, udp].each { |io| io&.close }
-end
 
 loop do
   client = channel.accept.socket
@@ -52,7 +37,7 @@ loop do
     end
     JRestart.reexec!(inherited_channel: 0)
   when "bad"
-    out.puts JSON.generate(bad_channels)
+    out.puts JSON.generate(JRestartSpec::BadDescriptors.refusals("127.0.0.1", :inherited_channel, ["0"]) { |v| v })
     client.close
   else
     client.close

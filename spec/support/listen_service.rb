@@ -18,6 +18,7 @@ require "json"
 require "securerandom"
 require "socket"
 require "jrestart"
+require_relative "bad_descriptors"
 
 host = ENV.fetch("LISTEN_HOST", "127.0.0.1")
 token = SecureRandom.hex(4)
@@ -30,22 +31,6 @@ end
 $stdout.sync = true
 puts "listening #{Process.pid} #{token} fd=#{server.fileno} #{server.local_address.inspect_sockaddr}"
 puts "inherited #{JRestart.listeners.map(&:to_h)} JRESTART_LISTENERS=#{ENV["JRESTART_LISTENERS"].inspect}"
-
-def bad_listeners(host)
-  closed = TCPServer.new(host, 0).tap(&:close)
-  file = File.open(__FILE__)
-  peer = TCPServer.new(host, 0)
-  connected = TCPSocket.new(host, peer.addr[1])
-  udp = UDPSocket.new.tap { |s| s.bind(host, 0) }
-  [closed, file, connected, udp].map do |io|
-    JRestart.reexec!(listeners: [io])
-    "exec returned"
-  rescue StandardError => e
-    "#{e.class}: #{e.message}"
-  end
-ensure
-  [file, peer, connected, udp].each { |io| io&.close }
-end
 
 def serve(client, server, extra, host, token)
   client.puts "#{Process.pid} #{token}"
@@ -73,7 +58,7 @@ def serve(client, server, extra, host, token)
   when "listeners"
     client.puts JSON.generate(JRestart.listeners.map(&:to_h))
   when "bad-listeners"
-    client.puts JSON.generate(bad_listeners(host))
+    client.puts JSON.generate(JRestartSpec::BadDescriptors.refusals(host, :listeners) { |io| [io] })
   when "backlog"
     client.puts server.fileno
   end
