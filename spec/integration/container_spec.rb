@@ -23,14 +23,6 @@ RSpec.describe "restart! in a container (pid namespace)", :container do
     self.class.rounds
   end
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
   before(:all) do
     missing = %w[unshare tini].reject { |program| system("command -v #{program} >/dev/null") }
     skip "#{missing.join(", ")} missing (apt-get install util-linux tini); CI installs them" if missing.any? && !ENV["CI"]

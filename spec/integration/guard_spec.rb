@@ -12,10 +12,6 @@ require_relative "../support/supervised"
 # in a state file that outlives the JVM and refuses once the limit is reached,
 # the service untouched. Every example has a fresh state directory of its own.
 RSpec.describe "the restart-loop guard" do
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
   # Yields [dir, env]: a run directory, and the probe's environment: a fresh
   # state directory (0700), no JRESTART_LIMIT, and a restart command that adds
   # a line to dir/starts each time it runs.

@@ -15,14 +15,6 @@ RSpec.describe "listeners handed to the next JVM" do
   LISTEN_SCRIPT = File.expand_path("../support/listen_service.rb", __dir__)
   LISTEN_HOST = "127.0.0.1"
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
   # [pid, token] of the service answering on port, or nil (refused, reset, no answer).
   def greeting(port)
     Socket.tcp(LISTEN_HOST, port, connect_timeout: 5) do |socket|
@@ -48,44 +40,23 @@ RSpec.describe "listeners handed to the next JVM" do
     end
   end
 
-  # A client connecting every 10 ms, in a thread, until stopped: each attempt
-  # :refused (ECONNREFUSED), another error's class, or the [pid, token] it got.
-  class Prober
-    attr_reader :results
-
-    def initialize(port)
-      @results = []
-      @stop = false
-      @thread = Thread.new do
-        until @stop
-          @results << attempt(port)
-          sleep 0.01
-        end
-      end
+  # One connect of the prober: :refused (ECONNREFUSED), another error's class, or the [pid, token] it got.
+  def probe(port)
+    Socket.tcp(LISTEN_HOST, port, connect_timeout: 60) do |socket|
+      socket.wait_readable(60) ? (socket.gets&.split || :eof) : :silent
     end
-
-    def attempt(port)
-      Socket.tcp(LISTEN_HOST, port, connect_timeout: 60) do |socket|
-        socket.wait_readable(60) ? (socket.gets&.split || :eof) : :silent
-      end
-    rescue Errno::ECONNREFUSED
-      :refused
-    rescue SystemCallError, IOError => e
-      e.class
-    end
-
-    def stop
-      @stop = true
-      @thread.join
-      @results
-    end
+  rescue Errno::ECONNREFUSED
+    :refused
+  rescue SystemCallError, IOError => e
+    e.class
   end
 
-  # Starts the service (argv before the script, env), yields [port, dir, pid, token]; kills and reaps it after.
+  # Starts script (the listen service unless told; argv before it, env), yields [port, dir, pid, token]; kills and
+  # reaps it after.
   def service(prefix: [], env: {}, keep: [], port: JRestartSpec::Loopback.free_port,
-              argv: JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START))
+              argv: JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), script: LISTEN_SCRIPT)
     Dir.mktmpdir("jrestart-listen") do |dir|
-      argv = [*prefix, *argv, LISTEN_SCRIPT]
+      argv = [*prefix, *argv, script]
       @log = File.join(dir, "service.log")
       @child = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, **env }, keep: keep, log: @log)
       begin
@@ -101,7 +72,7 @@ RSpec.describe "listeners handed to the next JVM" do
 
   # Runs command on port with a prober going; the new JVM's [pid, token] and the probe counts.
   def restart_under_load(port, command, expected:, old_token:)
-    prober = Prober.new(port)
+    prober = JRestartSpec::Prober.new { probe(port) }
     sleep 0.3
     started = now
     expect(ask(port, command)).to eq(expected)
@@ -184,23 +155,16 @@ RSpec.describe "listeners handed to the next JVM" do
 
     # Starts the channel service with a listener on its fd 0 (bash moves it there), yields [port, pid, token].
     def channel_service
-      Dir.mktmpdir("jrestart-channel") do |dir|
-        server = TCPServer.new(LISTEN_HOST, 0)
-        port = server.addr[1]
-        @log = File.join(dir, "service.log")
-        argv = JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START) + [CHANNEL_SCRIPT]
-        @child = JRestart.launch("bash", "-c", "exec 0<&#{server.fileno} #{server.fileno}<&-; exec \"$@\"", "bash",
-                                 *argv, keep: [server], log: @log)
+      server = TCPServer.new(LISTEN_HOST, 0)
+      fd = server.fileno
+      prefix = ["bash", "-c", "exec 0<&#{fd} #{fd}<&-; exec \"$@\"", "bash"]
+      service(prefix: prefix, script: CHANNEL_SCRIPT, keep: [server], port: server.addr[1]) do |port, _, pid, token|
+        # Only the service holds the listener from here on: a restart that lost it would be refused.
         server.close
-        begin
-          first = wait_for_greeting(port) { |answer| answer || @child.exited? }
-          expect(first).not_to be_nil, "the service never answered:\n#{File.read(@log)}"
-          yield port, *first
-        ensure
-          kill_all(children_of(@child.pid) + [@child.pid])
-          expect(@child.wait(30)).not_to be_nil
-        end
+        yield port, pid, token
       end
+    ensure
+      server.close unless server.nil? || server.closed?
     end
 
     it "reexec!(inherited_channel: 0): the new JVM finds the listener on fd 0, 0 refused, its output in the same log" do

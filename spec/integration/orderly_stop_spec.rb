@@ -19,10 +19,6 @@ require_relative "../support/supervised"
 RSpec.describe "the orderly stop" do
   SERVICE = File.expand_path("../support/orderly_service.rb", __dir__)
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
   before(:all) do
     reason = JRestartSpec::OrderlyHook.skip_reason
     skip reason if reason

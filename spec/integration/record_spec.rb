@@ -9,10 +9,6 @@ require_relative "../support/supervised"
 # the restart; the new JVM reads it as JRestart.last_restart. Only the JVM the
 # restart started gets it: a later JVM of the same service gets nil.
 RSpec.describe "JRestart.last_restart" do
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
   # The block's value once it is truthy, polling for up to timeout seconds; else the last value.
   def eventually(timeout: 15)
     deadline = now + timeout

@@ -13,10 +13,6 @@ require_relative "../support/supervised"
 RSpec.describe "restart hooks: the service drains before it restarts" do
   SCRIPT = File.expand_path("../support/hooks_service.rb", __dir__)
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
   def info(port)
     answer = JRestartSpec::Loopback.ask(port, "info")
     answer&.start_with?("{") ? JSON.parse(answer) : nil

@@ -64,14 +64,7 @@ RSpec.describe "a systemd .socket unit starting a JRuby service that adopts fd 3
       main = @container.show("jlisten.service", "MainPID")["MainPID"]
       expect(JSON.parse(ask(port, "listeners"))).to eq([{ "fd" => 3, "host" => "127.0.0.1", "port" => port,
                                                         "name" => "web", "adopted" => true }])
-      results = []
-      stop = false
-      prober = Thread.new do
-        until stop
-          results << greeting(port)
-          sleep 0.01
-        end
-      end
+      prober = JRestartSpec::Prober.new { greeting(port) }
       sleep 0.3
       expect(ask(port, "reexec")).to eq("reexecing")
       fresh = wait_until(timeout: 120, interval: 0.2, message: "the re-exec'd service") do
@@ -79,8 +72,7 @@ RSpec.describe "a systemd .socket unit starting a JRuby service that adopts fd 3
         answer if answer.is_a?(Array) && answer[1] != token
       end
       sleep 0.3
-      stop = true
-      prober.join
+      results = prober.stop
       expect(fresh[0]).to eq(pid)
       expect(@container.show("jlisten.service", "MainPID", "ActiveState"))
         .to eq("MainPID" => main, "ActiveState" => "active")

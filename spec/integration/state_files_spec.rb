@@ -12,10 +12,6 @@ require_relative "../support/guard_probe_client"
 # stepped around. Real JVMs (spec/support/guard_probe.rb), real files, real
 # users where another uid matters.
 RSpec.describe "the state files" do
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
   def mode(path)
     File.lstat(path).mode & 0o7777
   end

@@ -108,10 +108,6 @@ RSpec.describe "the issue's table, rerun" do
     RSpec.configuration.reporter.message("\n#{lines.join("\n")}\n")
   end
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
   def service_script
     File.expand_path("../support/orderly_service.rb", __dir__)
   end

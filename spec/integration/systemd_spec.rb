@@ -41,14 +41,6 @@ RSpec.describe "restart! under a real systemd (systemd-nspawn)", :systemd do
 
   after(:all) { JRestartSpec::Nspawn.finish(@container, @logs) }
 
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
   # Starts spec/support/restartable_service.rb as unit name of the system
   # manager, or of manager_user's systemd --user; user: the unit's User=.
   # start_limit: the [Unit] start limit lines; by default none (StartLimitIntervalSec=0).

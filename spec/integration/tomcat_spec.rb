@@ -24,14 +24,6 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     @tomcat&.stop
   end
 
-  def now
-    Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  end
-
-  def report(line)
-    RSpec.configuration.reporter.message("\n  #{line}")
-  end
-
   # "PID START_MILLIS" of the JVM answering /info, once it answers.
   def first_identity
     answer = wait_until(timeout: 180, interval: 0.2, message: "Tomcat to answer /info") do
@@ -41,41 +33,20 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
     answer[1].chomp
   end
 
-  # A client asking /info every 10 ms, in a thread, until stopped: each
-  # attempt the identity that answered, :refused (ECONNREFUSED) or
-  # :no_answer (accepted, then closed, reset or silent).
-  class TomcatProber
-    def initialize(tomcat)
-      @results = []
-      @stop = false
-      @thread = Thread.new do
-        until @stop
-          @results << attempt(tomcat)
-          sleep 0.01
-        end
-      end
-    end
+  # One request of the prober: the identity that answered /info, :refused
+  # (ECONNREFUSED) or :no_answer (accepted, then closed, reset or silent).
+  def probe
+    answer = @tomcat.request("/info", timeout: 120)
+    return answer if answer == :refused
 
-    def attempt(tomcat)
-      answer = tomcat.request("/info", timeout: 120)
-      return answer if answer == :refused
-
-      answer && answer[0] == 200 ? answer[1].chomp : :no_answer
-    end
-
-    # Stops the client (once is enough; again returns the same results).
-    def stop
-      @stop = true
-      @thread.join
-      @results
-    end
+    answer && answer[0] == 200 ? answer[1].chomp : :no_answer
   end
 
   # Asks the plugin page to restart (query: its parameters) with a /slow
   # request in flight (half answered) and the prober going; waits for a new JVM on /info.
   # Returns [the new identity, /slow's answer, counts per outcome, seconds to the new JVM].
   def restart_under_load(old, query: "")
-    prober = TomcatProber.new(@tomcat)
+    prober = JRestartSpec::Prober.new { probe }
     sleep 0.3
     started = Queue.new
     slow = Thread.new do

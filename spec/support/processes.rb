@@ -94,6 +94,16 @@ module JRestartSpec
       end
     end
 
+    # Seconds on the monotonic clock, for measuring how long something took.
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+
+    # Prints line under the running example, in the spec run's own output.
+    def report(line)
+      RSpec.configuration.reporter.message("\n  #{line}")
+    end
+
     def wait_until(timeout: 30, interval: 0.05, message: "condition")
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
       loop do
@@ -204,6 +214,28 @@ module JRestartSpec
 
         JSON.parse(line)
       end
+    end
+  end
+
+  # A client trying every 10 ms, in a thread, until stopped: each attempt's
+  # result is the block's value (what answered, :refused, ...).
+  class Prober
+    def initialize(&attempt)
+      @results = []
+      @stop = false
+      @thread = Thread.new do
+        until @stop
+          @results << attempt.call
+          sleep 0.01
+        end
+      end
+    end
+
+    # Stops the client and returns every attempt's result (once is enough; again returns the same).
+    def stop
+      @stop = true
+      @thread.join
+      @results
     end
   end
 end
