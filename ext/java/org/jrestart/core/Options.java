@@ -6,7 +6,9 @@ import org.jrestart.core.posix.Native;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * How to start a command, as asked; Plan checks all of it at once. Strings are
@@ -35,14 +37,25 @@ public final class Options {
     String reason;
     /** Seconds the orderly stop may take (restart and reexec); null: the default (Plan.stopTimeout). */
     Double stopTimeout;
+    /** A restart that starts the new JVM beside this one and hands over once it is ready. */
+    boolean overlap;
+    /** Seconds the new JVM of an overlap restart has to say it is ready. */
+    double readyTimeout = DEFAULT_READY_TIMEOUT;
+    static final double DEFAULT_READY_TIMEOUT = 120;
+    /** The pid file an overlap restart rewrites with the new JVM's pid; null: the one found naming this JVM, if any. */
+    byte[] pidFile;
+    /** The options set, by their Ruby names: an overlap restart refuses those that do not apply to it. */
+    final Set<String> given = new LinkedHashSet<String>();
 
     public Options close(CloseMode mode) {
+        given.add("close");
         close = mode;
         return this;
     }
 
     /** Descriptors above 2 that the command inherits, even close-on-exec ones. */
     public Options keep(int... fds) {
+        given.add("keep");
         keep = fds.clone();
         return this;
     }
@@ -53,6 +66,7 @@ public final class Options {
      * restart through a command, which starts another process.
      */
     public Options listeners(int... fds) {
+        given.add("listeners");
         listeners = fds.clone();
         return this;
     }
@@ -63,41 +77,48 @@ public final class Options {
      * useInheritedChannel); fd 0 itself is the usual one. -1: none.
      */
     public Options inheritedChannel(int fd) {
+        given.add("inherited_channel");
         inheritedChannel = fd;
         return this;
     }
 
     /** The command's cwd: an absolute path to a directory. */
     public Options chdir(byte[] dir) {
+        given.add("chdir");
         chdir = dir.clone();
         return this;
     }
 
     /** Append stdout and stderr to this file; null means /dev/null. */
     public Options log(byte[] path) {
+        given.add("log");
         log = path == null ? null : path.clone();
         return this;
     }
 
     /** Sets NAME in the command's environment, over the service's; a null value removes it. */
     public Options env(String name, byte[] value) {
+        given.add("env");
         env.put(name, value == null ? null : value.clone());
         return this;
     }
 
     /** true: the command gets only what env() set, nothing of the service's environment. */
     public Options unsetenvOthers(boolean only) {
+        given.add("unsetenv_others");
         unsetenvOthers = only;
         return this;
     }
 
     /** Seconds the detached child waits before it runs the command. */
     public Options delay(double seconds) {
+        given.add("delay");
         delay = seconds;
         return this;
     }
 
     public Options strategy(Strategy how) {
+        given.add("strategy");
         strategy = how;
         return this;
     }
@@ -107,6 +128,7 @@ public final class Options {
      * new JVM reads carries it. At most RestartRecord.REASON_LIMIT bytes of UTF-8, no NUL.
      */
     public Options reason(String why) {
+        given.add("reason");
         reason = why;
         return this;
     }
@@ -122,7 +144,33 @@ public final class Options {
      * TimeoutStopUSec under systemd, else 90 s.
      */
     public Options stopTimeout(double seconds) {
+        given.add("stop_timeout");
         stopTimeout = seconds;
+        return this;
+    }
+
+    /**
+     * Starts the new JVM beside this one (same program, arguments and
+     * environment as an exec in place, the listeners inherited), and hands
+     * over once it says it is ready (Plan.ready); a restart only.
+     */
+    public Options overlap(boolean beside) {
+        given.add("overlap");
+        overlap = beside;
+        return this;
+    }
+
+    /** Seconds the new JVM of an overlap restart has to be ready (120 by default); > 0 and finite. */
+    public Options readyTimeout(double seconds) {
+        given.add("ready_timeout");
+        readyTimeout = seconds;
+        return this;
+    }
+
+    /** The pid file an overlap restart rewrites with the new JVM's pid; it must name this JVM now. */
+    public Options pidFile(byte[] path) {
+        given.add("pidfile");
+        pidFile = path == null ? null : path.clone();
         return this;
     }
 

@@ -7,8 +7,10 @@ import org.jrestart.core.history.StartCount;
 import org.jrestart.core.history.StateDirectory;
 import org.jrestart.core.host.Detect;
 import org.jrestart.core.host.Escape;
+import org.jrestart.core.host.HeadRoom;
 import org.jrestart.core.host.Manager;
 import org.jrestart.core.host.Notify;
+import org.jrestart.core.host.PidFile;
 import org.jrestart.core.host.StartLimit;
 import org.jrestart.core.host.Systemctl;
 import org.jrestart.core.hooks.RestartHooks;
@@ -19,8 +21,10 @@ import org.jrestart.core.launch.FailFast;
 import org.jrestart.core.launch.Inheritance;
 import org.jrestart.core.launch.LaunchRequest;
 import org.jrestart.core.launch.Launcher;
+import org.jrestart.core.launch.Overlap;
 import org.jrestart.core.launch.Reexec;
 import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.launch.Wakeup;
 import org.jrestart.core.listen.Listener;
 import org.jrestart.core.listen.Listeners;
 import org.jrestart.core.posix.Descriptor;
@@ -162,6 +166,14 @@ public final class Plan {
     /** The service as detected (once, when planned), which the guard counts restarts of; null: the command names it. */
     private Manager service;
     private volatile List<Entry> descriptors;
+    /** Which case an overlap restart is (the manager that will track the new JVM), and why; null otherwise. */
+    String overlap;
+    /** Seconds the new JVM of an overlap restart has to be ready. */
+    private double readyTimeout;
+    /** The pid file an overlap restart rewrites; null: none. */
+    private PidFile pidFile;
+    /** The systemd unit an overlap restart tells MAINPID=; null: none. */
+    private Manager notifiedUnit;
 
     private Plan(Choice choice, byte[] path, Options options, Strategy strategy, List<byte[]> environment,
                  int[] keep, byte[] sleep, byte[] notifySocket, boolean restart, Listeners.Handover handover) {
@@ -172,7 +184,7 @@ public final class Plan {
         this.strategy = strategy;
         this.close = options.close;
         this.keep = keep;
-        this.chdir = strategy == Strategy.EXEC ? null : options.chdir.clone();
+        this.chdir = strategy == Strategy.EXEC || strategy == Strategy.OVERLAP ? null : options.chdir.clone();
         this.log = options.log == null ? null : options.log.clone();
         this.delay = options.delay;
         this.sleep = sleep;
@@ -213,6 +225,17 @@ public final class Plan {
         checkReason(options.reason);
         checkStopTimeout(options);
         RestartLimit limit = RestartLimit.effective(limitSetting, environment);
+        if (options.overlap) {
+            if (!command.isEmpty()) {
+                throw JRestartException.invalid("overlap: starts this JVM's own command line beside it: a command ("
+                        + Native.text(command.get(0)) + ") cannot be given");
+            }
+            Plan plan = overlap(options, environment);
+            return plan.restarting(limit, plan.manager);
+        }
+        for (String name : OVERLAP_ONLY) {
+            if (options.given.contains(name)) throw JRestartException.invalid(name + ": applies only with overlap: true");
+        }
         Choice choice = command.isEmpty() ? choose(setting, environment) : new Choice(command, Source.ARGUMENT, null, null);
         if (choice == null) {
             throw JRestartException.state("restart has no command to run: none was given, JRestart.command and "
@@ -377,7 +400,7 @@ public final class Plan {
             if (argv.isEmpty()) throw JRestartException.invalid("argv must not be empty");
             Map<String, byte[]> env = childEnvironment(environment, options);
             byte[] path = Launcher.resolve(argv.get(0), env.get("PATH"));
-            plan = execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env);
+            plan = execPlan(new Choice(argv, Source.ARGUMENT, null, null), path, options, environment, env, Strategy.EXEC);
         }
         return plan.restarting(limit, Detect.detect(Proc.selfPid(), text(environment)));
     }
@@ -387,18 +410,93 @@ public final class Plan {
             throws JRestartException {
         checkDelay(options);
         Map<String, byte[]> env = childEnvironment(environment, options);
-        return execPlan(choice, Reexec.selfProgram(), options, environment, env);
+        return execPlan(choice, Reexec.selfProgram(), options, environment, env, Strategy.EXEC);
+    }
+
+    /** The options an overlap restart takes; the others do not apply to a JVM started as this one was. */
+    private static final List<String> OVERLAP_OPTIONS = Arrays.asList("overlap", "ready_timeout", "pidfile", "env",
+            "keep", "unsetenv_others", "listeners", "inherited_channel", "stop_timeout", "reason");
+    private static final List<String> OVERLAP_ONLY = Arrays.asList("ready_timeout", "pidfile");
+    /** The managers that start their service again when its process exits: they would fight an overlap. */
+    private static final List<String> SUPERVISORS = Arrays.asList("supervisord", "runit", "daemontools", "s6");
+
+    /**
+     * The plan of an overlap restart: this JVM's own program and command line
+     * started beside it, as an exec in place would run them, taking over once
+     * ready. Decided here: which manager tracks the new JVM (a Type=notify
+     * systemd unit told MAINPID=, a pid file rewritten, or none), and refused
+     * where the manager would fight it or the machine cannot hold two JVMs.
+     */
+    private static Plan overlap(Options options, Map<String, byte[]> environment) throws JRestartException {
+        for (String name : options.given) {
+            if (!OVERLAP_OPTIONS.contains(name)) {
+                throw JRestartException.invalid(name + ": does not apply with overlap: true (the new JVM runs this"
+                        + " JVM's own command line, in its cwd and session, with its stdio)");
+            }
+        }
+        checkReadyTimeout(options.readyTimeout);
+        int pid = Proc.selfPid();
+        Map<String, String> text = text(environment);
+        String cgroup = Proc.read("/proc/" + pid + "/cgroup");
+        Manager container = Detect.container(pid, cgroup);
+        if (container != null) {
+            throw JRestartException.state("overlap restart refused: this JVM's container ends with its PID 1 ("
+                    + String.join("; ", container.evidence) + "): when PID 1 of a pid namespace exits, the kernel"
+                    + " kills every process in it, the new JVM too. restart! without overlap: restarts in place");
+        }
+        Manager manager = Detect.detect(pid, text);
+        if (manager != null && SUPERVISORS.contains(manager.name)) {
+            throw JRestartException.state("overlap restart refused: " + manager.name + " runs this JVM as "
+                    + manager.service + " (" + String.join("; ", manager.evidence) + ") and starts it again when it"
+                    + " exits: a second JVM would run beside the new one. restart! without overlap: restarts"
+                    + " through " + manager.name);
+        }
+        PidFile pidFile = options.pidFile != null ? PidFile.given(options.pidFile, pid) : PidFile.find(pid);
+        String why;
+        Manager unit = null;
+        if (manager != null && manager.name.equals("systemd")) {
+            unit = mainProcess(manager);
+            why = Systemctl.overlapUnit(unit.service, unit.command.contains("--user"), environment.get("NOTIFY_SOCKET") != null);
+        } else if (pidFile != null) {
+            why = "the pid file " + pidFile + " names this JVM (" + pidFile.how + "): it is rewritten with the new"
+                    + " JVM's pid once that is ready, for the init script's stop and status";
+        } else {
+            why = "no service manager tracks this JVM (" + Detect.explain(pid, text) + ") and no pid file names it:"
+                    + " the new JVM simply takes over";
+        }
+        HeadRoom.check(cgroup);
+        Map<String, byte[]> env = childEnvironment(environment, options);
+        Plan plan = execPlan(new Choice(Reexec.selfArgv(), Source.SELF, unit, null), Reexec.selfProgram(), options,
+                environment, env, Strategy.OVERLAP);
+        plan.overlap = why;
+        plan.readyTimeout = options.readyTimeout;
+        plan.pidFile = pidFile;
+        plan.notifiedUnit = unit;
+        return plan;
+    }
+
+    /** ready_timeout: finite seconds, above 0, at most a day. */
+    private static void checkReadyTimeout(double timeout) throws JRestartException {
+        if (!(timeout > 0) || Double.isInfinite(timeout)) {
+            throw JRestartException.invalid("ready_timeout: must be a finite number of seconds > 0, got "
+                    + seconds(timeout));
+        }
+        if (timeout > Options.MAX_DELAY) {
+            throw JRestartException.invalid("ready_timeout: must be at most " + seconds(Options.MAX_DELAY)
+                    + " seconds (one day), got " + seconds(timeout));
+        }
     }
 
     private static Plan execPlan(Choice choice, byte[] path, Options options, Map<String, byte[]> service,
-                                 Map<String, byte[]> env) throws JRestartException {
+                                 Map<String, byte[]> env, Strategy strategy) throws JRestartException {
         Listeners.Handover handover = Listeners.handover(options.listeners, options.inheritedChannel);
         String listeners = handover.value();
         String unserved = handover.unserved();
         if (listeners != null) env.put(Listeners.VARIABLE, listeners.getBytes(StandardCharsets.UTF_8));
         if (unserved != null) env.put(Listeners.UNSERVED_VARIABLE, unserved.getBytes(StandardCharsets.UTF_8));
         if (listeners != null || unserved != null) {
-            // Same pid after the exec: the new JVM knows these are for it, and a child of it knows they are not.
+            // Same pid after the exec (or the old JVM's, the parent of one started beside it): the new JVM
+            // knows these are for it, and a child of it knows they are not.
             env.put(Listeners.PID_VARIABLE, String.valueOf(Proc.selfPid()).getBytes(StandardCharsets.UTF_8));
         }
         List<byte[]> entries = entries(env);
@@ -408,7 +506,7 @@ public final class Plan {
         int[] fds = handover.fds();
         int[] all = Arrays.copyOf(keep, keep.length + fds.length);
         System.arraycopy(fds, 0, all, keep.length, fds.length);
-        return new Plan(choice, path, options, Strategy.EXEC, entries, Launcher.checkKeep(all), null,
+        return new Plan(choice, path, options, strategy, entries, Launcher.checkKeep(all), null,
                 service.get("NOTIFY_SOCKET"), false, handover);
     }
 
@@ -524,7 +622,7 @@ public final class Plan {
      * VETOED and the guard forgets it.
      */
     public Child execute() throws JRestartException {
-        return execute(null);
+        return execute((String) null);
     }
 
     /**
@@ -534,21 +632,44 @@ public final class Plan {
      * whose exec in place fails after its delay, gives the turn back.
      */
     public Child executeOnce() throws JRestartException {
+        try (Wakeup wakeup = new Wakeup()) {
+            return executeOnce(wakeup);
+        }
+    }
+
+    /**
+     * executeOnce, where wakeup.wake() (JRuby's Thread#raise) or
+     * Thread.interrupt ends an overlap restart's wait for the new JVM: it is
+     * stopped, and this throws.
+     */
+    public Child executeOnce(Wakeup wakeup) throws JRestartException {
         refuseInTestMode();
         String latch = ProcessWide.claimRestart();
         try {
-            return execute(latch);
+            return execute(latch, wakeup);
         } catch (JRestartException | RuntimeException e) {
             ProcessWide.releaseRestart(latch);
             throw e;
         }
     }
 
+    /** execute, with wakeup ending an overlap restart's wait (executeOnce(Wakeup)). */
+    public Child execute(Wakeup wakeup) throws JRestartException {
+        return execute(null, wakeup);
+    }
+
     private Child execute(String latch) throws JRestartException {
+        try (Wakeup wakeup = new Wakeup()) {
+            return execute(latch, wakeup);
+        }
+    }
+
+    private Child execute(String latch, Wakeup wakeup) throws JRestartException {
         refuseInTestMode();
         if (!restarts()) return run(null, null, null, Long.MAX_VALUE, Collections.<String>emptyList());
+        if (strategy == Strategy.OVERLAP) return overlapped(System.currentTimeMillis(), wakeup);
         // Held from now on: the service may close its listeners before the exec (its stop, at_exit).
-        int[][] held = handover == null ? null : handover.hold();
+        int[][] held = handover == null || strategy == Strategy.OVERLAP ? null : handover.hold();
         try {
             return execute(latch, held);
         } catch (JRestartException | RuntimeException e) {
@@ -593,6 +714,101 @@ public final class Plan {
             }
             Warnings.warn(e.getMessage() + "; the new JVM gets no restart record");
             return null;
+        }
+    }
+
+    /**
+     * The overlap restart (asked for at requested): counted and recorded, the
+     * new JVM started beside this one; once it is ready the manager is told
+     * (pid file, MAINPID=), the restart hooks run, and this JVM stops in
+     * order and exits 0: returns never. A new JVM that exits, is not ready in
+     * time, or whose wait is interrupted is stopped (SIGTERM, then SIGKILL)
+     * and this throws with its status and output, the service as it was; the
+     * guard keeps the attempt counted, so that a new JVM that cannot boot is
+     * not retried for ever. A veto stops the new JVM too, and is not counted.
+     */
+    private Child overlapped(long requested, Wakeup wakeup) throws JRestartException {
+        StateDirectory directory = stateDirectory();
+        Guard guard = directory == null || limit.off() ? null
+                : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());
+        RestartRecord.Pending record = null;
+        Overlap beside = null;
+        boolean handedOver = false;
+        boolean vetoed = false;
+        try {
+            Reexec.checkImage(path, command.get(0));
+            if (directory != null) {
+                record = RestartRecord.write(directory, serviceKey(service), command, reason, mechanism(),
+                        Proc.selfPid(), requested);
+            }
+            final long began = System.nanoTime();
+            beside = Overlap.start(request(RestartRecord.identify(environment, record)),
+                    handover != null && handover.inheritedChannel != null ? handover.inheritedChannel.fd : 0);
+            Overlap.Outcome outcome = beside.await((long) (readyTimeout * 1e9), wakeup);
+            if (outcome != Overlap.Outcome.READY) {
+                String how = beside.abandon();
+                String tail = beside.tail();
+                throw JRestartException.state("the new JVM (pid " + beside.pid() + ") " + (outcome == Overlap.Outcome.EXITED
+                        ? "exited before it was ready: " + how
+                        : outcome == Overlap.Outcome.TIMEOUT ? "was not ready within " + seconds(readyTimeout)
+                        + " s (ready_timeout:), and was stopped: " + how
+                        : "was stopped, because the wait for it was interrupted: " + how)
+                        + "; this JVM goes on serving as before. "
+                        + (tail.isEmpty() ? "It wrote nothing." : "The end of its output:\n" + tail));
+            }
+            handOver(beside.pid());
+            handedOver = true;
+            long deadline = OrderlyStop.deadline(stopTimeout);
+            List<String> late;
+            try {
+                late = RestartHooks.run(hookArgument(deadline));
+            } catch (JRestartException e) {
+                vetoed = e.kind() == JRestartException.Kind.VETOED;
+                throw e;
+            }
+            if (!late.isEmpty()) {
+                Warnings.warn("the stop timeout (" + seconds(stopTimeout) + " s) passed while restart"
+                        + " hooks still ran, the restart goes on without them: " + String.join(", ", late));
+            }
+            final RestartRecord.Pending written = record;
+            final List<String> lateHooks = late;
+            OrderlyStop.stopAndExit(deadline, new OrderlyStop.Exec() {
+                @Override
+                public void exec(List<String> stillRunning) {
+                    if (written == null) return;
+                    List<String> all = new ArrayList<String>(lateHooks);
+                    all.addAll(stillRunning);
+                    written.overlapEnded(all, (System.nanoTime() - began) / 1e9);
+                }
+            });
+            throw new AssertionError("Runtime.exit returned");
+        } catch (JRestartException | RuntimeException e) {
+            if (handedOver) takeBack();
+            if (beside != null) beside.abandon();
+            if (record != null) record.rollback();
+            if (guard != null && vetoed) guard.release();
+            throw e;
+        }
+    }
+
+    /** Tells the manager that tracks this JVM that newPid is the service now. */
+    private void handOver(int newPid) throws JRestartException {
+        if (pidFile != null) pidFile.replace(newPid);
+        if (notifiedUnit != null && !Notify.send(notifySocket, "MAINPID=" + newPid)) {
+            if (pidFile != null) pidFile.replace(Proc.selfPid());
+            throw JRestartException.state("systemd was not told that the new JVM (pid " + newPid + ") is the main"
+                    + " process of " + notifiedUnit.service + ": this JVM has no NOTIFY_SOCKET; it goes on serving");
+        }
+    }
+
+    /** After a veto: this JVM is the service again. */
+    private void takeBack() {
+        try {
+            int self = Proc.selfPid();
+            if (pidFile != null) pidFile.replace(self);
+            if (notifiedUnit != null) Notify.send(notifySocket, "MAINPID=" + self);
+        } catch (JRestartException e) {
+            Warnings.warn("the manager could not be told that this JVM is the service again: " + e.getMessage());
         }
     }
 
@@ -743,7 +959,7 @@ public final class Plan {
 
     /** A restart of the service (restart, in place, reexec), not a launch: the guard counts it, the record tells of it. */
     boolean restarts() {
-        return restart || strategy == Strategy.EXEC;
+        return restart || strategy == Strategy.EXEC || strategy == Strategy.OVERLAP;
     }
 
     /** The guard's key: the service as detected, else the command. */
@@ -765,6 +981,7 @@ public final class Plan {
 
     RestartRecord.Mechanism mechanism() {
         if (strategy == Strategy.EXEC) return RestartRecord.Mechanism.IN_PLACE;
+        if (strategy == Strategy.OVERLAP) return RestartRecord.Mechanism.OVERLAP;
         if (escape != null) return RestartRecord.Mechanism.SYSTEMD_RUN;
         return strategy == Strategy.FORK ? RestartRecord.Mechanism.FORK : RestartRecord.Mechanism.SPAWN;
     }
@@ -816,6 +1033,28 @@ public final class Plan {
             return;
         }
         RestartRecord.claim(key);
+        Overlap.adopt();
+    }
+
+    private static boolean toldReady;
+
+    /**
+     * The service is ready (JRestart.ready!): in a JVM an overlap restart
+     * started, the old JVM is told, which hands over and stops; true then.
+     * Elsewhere systemd is told READY=1 where $NOTIFY_SOCKET is set (the
+     * first start of a Type=notify unit), and this returns false. Only the
+     * first call does anything; later ones return false.
+     */
+    public static synchronized boolean ready() throws JRestartException {
+        if (toldReady) return false;
+        toldReady = true;
+        // Adopted now, while the old JVM (which the listener variables name) is still the parent.
+        Listeners.inherited();
+        if (Overlap.signalReady()) return true;
+        String socket = System.getenv("NOTIFY_SOCKET");
+        // In a JVM started beside the unit's main process, the old one tells systemd (MAINPID=).
+        if (socket != null && Overlap.oldPid() < 0) Notify.send(socket.getBytes(StandardCharsets.UTF_8), "READY=1");
+        return false;
     }
 
     /**
@@ -845,7 +1084,8 @@ public final class Plan {
     }
 
     private Fate fate(Descriptor d, Inheritance inheritance) {
-        if (d.fd <= 2) return strategy == Strategy.EXEC ? Fate.INHERITED : Fate.REPLACED;
+        if (d.fd <= 2) return strategy == Strategy.EXEC || strategy == Strategy.OVERLAP && d.fd == 0 && inheritedChannel() == null
+                ? Fate.INHERITED : Fate.REPLACED;
         if (inheritance.kept(d.fd)) return Fate.INHERITED;
         if (!inheritance.untouched(d.fd)) return Fate.WITHHELD;
         return d.closeOnExec ? Fate.CLOSE_ON_EXEC : Fate.INHERITED;
@@ -919,6 +1159,21 @@ public final class Plan {
      */
     public Double stopTimeout() {
         return stopTimeout;
+    }
+
+    /** An overlap restart: which manager tracks the new JVM and why (plan(overlap: true)); null otherwise. */
+    public String overlap() {
+        return overlap;
+    }
+
+    /** Seconds the new JVM of an overlap restart has to be ready; 0 for any other plan. */
+    public double readyTimeout() {
+        return readyTimeout;
+    }
+
+    /** The pid file an overlap restart rewrites with the new JVM's pid; null: none. */
+    public String pidFile() {
+        return pidFile == null ? null : pidFile.toString();
     }
 
     /** Why the service restarts in place (same pid, its own command line); null when a command restarts it. */

@@ -21,6 +21,7 @@ final class PlanText {
     /** What stdout and stderr go to, as the table shows it. */
     static String stdout(Plan plan) {
         if (plan.strategy == Strategy.EXEC) return "unchanged";
+        if (plan.strategy == Strategy.OVERLAP) return "this JVM's, through it until the new JVM is ready, then its own";
         if (plan.log == null && plan.failFast && plan.managerClient()) return "a pipe restart reads while it watches, then drains";
         return plan.log == null ? "/dev/null" : Native.text(plan.log) + " (appended)";
     }
@@ -45,6 +46,13 @@ final class PlanText {
         row(text, "path", Native.text(plan.path));
         row(text, "chosen by", chosenBy(plan));
         if (plan.inPlace != null) row(text, "in place", plan.inPlace);
+        if (plan.overlap != null) {
+            row(text, "overlap", "the new JVM starts beside this one and has " + Plan.seconds(plan.readyTimeout())
+                    + " s (ready_timeout:) to call JRestart.ready!; then this JVM runs its restart hooks, stops in"
+                    + " order and exits 0. One that exits or is late is stopped (TERM, then KILL), this JVM goes on"
+                    + " serving, and restart! raises with its output");
+            row(text, "tracked by", plan.overlap);
+        }
         if (plan.escape != null) row(text, "escape", plan.escape);
         if (plan.limitedUnit != null) {
             row(text, "start limit", "of " + plan.limitedUnit.service + ", read with systemctl show when it restarts: a"
@@ -54,7 +62,8 @@ final class PlanText {
             row(text, "guard", plan.limit.off() ? "off (" + RestartLimit.VARIABLE + "=off or JRestart.restart_limit = nil)"
                     : "at most " + plan.limit + " of " + plan.serviceName() + ", counted in the state directory when it"
                     + " restarts; one more is refused");
-            row(text, "record", "written to the state directory before the " + (plan.strategy == Strategy.EXEC
+            row(text, "record", "written to the state directory before the " + (plan.strategy == Strategy.OVERLAP
+                    ? "new JVM starts" : plan.strategy == Strategy.EXEC
                     ? plan.delay > 0 ? "exec, when the delay is over (the guard refuses at once when the limit is reached)"
                     : "exec"
                     : plan.delay > 0 ? "command starts; the delay's /bin/sh waits for the command and adds its exit status"
@@ -68,7 +77,8 @@ final class PlanText {
         if (plan.restarts() && plan.stopTimeout() != null) row(text, "stop", stopText(plan));
         row(text, "strategy", strategyText(plan));
         row(text, "cwd", plan.chdir == null ? "unchanged" : Native.text(plan.chdir));
-        row(text, "stdin", plan.strategy == Strategy.EXEC ? "unchanged" : "/dev/null");
+        row(text, "stdin", plan.strategy == Strategy.EXEC ? "unchanged" : plan.strategy == Strategy.OVERLAP
+                ? plan.inheritedChannel() != null ? "the inherited channel" : "this JVM's" : "/dev/null");
         row(text, "stdout", stdout(plan));
         row(text, "stderr", stdout(plan));
         row(text, "delay", plan.delay == 0 ? "none" : Plan.seconds(plan.delay) + " s");
@@ -104,6 +114,7 @@ final class PlanText {
         switch (plan.strategy) {
             case FORK: return "fork + execve: new session (setsid), " + signals;
             case EXEC: return "execve in place: same pid and session, " + signals;
+            case OVERLAP: return "posix_spawn beside this JVM: same session, cwd and listeners, " + signals;
             default: return "posix_spawn: new session (setsid), " + signals;
         }
     }
@@ -135,9 +146,9 @@ final class PlanText {
     /** The orderly stop this restart makes, and its bound. */
     private static String stopText(Plan plan) {
         String bound = "within " + Plan.seconds(plan.stopTimeout()) + " s (stop_timeout:)";
-        if (plan.strategy == Strategy.EXEC) {
+        if (plan.strategy == Strategy.EXEC || plan.strategy == Strategy.OVERLAP) {
             return "every JRuby runtime's at_exit handlers and IO flush, then the JVM's shutdown hooks, " + bound
-                    + "; then the exec";
+                    + (plan.strategy == Strategy.EXEC ? "; then the exec" : "; then exit 0, once the new JVM is ready");
         }
         return "on the manager's SIGTERM, every JRuby runtime's at_exit handlers and IO flush " + bound
                 + ", then the JVM's own SIGTERM handling";

@@ -118,10 +118,13 @@ final class Convert {
     /** launch's option names; reexec! takes env:, keep:, unsetenv_others:, listeners:, inherited_channel: and stop_timeout:. */
     static final List<String> LAUNCH_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others");
-    /** restart! and plan take launch's options, reason:, listeners:, inherited_channel: and stop_timeout:. */
+    /**
+     * restart! and plan take launch's options, reason:, listeners:, inherited_channel:, stop_timeout:, and
+     * overlap:, ready_timeout: and pidfile: for an overlap restart.
+     */
     static final List<String> RESTART_OPTIONS = Arrays.asList(
             "close", "keep", "chdir", "log", "env", "delay", "strategy", "unsetenv_others", "reason", "listeners",
-            "inherited_channel", "stop_timeout");
+            "inherited_channel", "stop_timeout", "overlap", "ready_timeout", "pidfile");
     static final List<String> REEXEC_OPTIONS = Arrays.asList("env", "keep", "unsetenv_others", "listeners",
             "inherited_channel", "stop_timeout");
 
@@ -175,6 +178,16 @@ final class Convert {
         if ((v = option(context, hash, "stop_timeout")) != null && !v.isNil()) {
             options.stopTimeout(seconds(context, v, "stop_timeout:"));
         }
+        if ((v = option(context, hash, "overlap")) != null) {
+            if (!(v instanceof RubyBoolean)) {
+                throw runtime.newTypeError("overlap: must be true or false, got " + v.getMetaClass().getRealClass().getName());
+            }
+            options.overlap(v.isTrue());
+        }
+        if ((v = option(context, hash, "ready_timeout")) != null) {
+            options.readyTimeout(seconds(context, v, "ready_timeout:"));
+        }
+        if ((v = option(context, hash, "pidfile")) != null && !v.isNil()) options.pidFile(path(context, v, "pidfile:"));
         return options;
     }
 

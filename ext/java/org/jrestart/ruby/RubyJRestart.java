@@ -447,14 +447,31 @@ public final class RubyJRestart {
         RubyArray<?> command = RubyArray.newArray(runtime, record.command().size());
         for (String word : record.command()) command.append(runtime.newString(word).freeze(context));
         Integer status = record.commandStatus();
-        RubyArray<?> running = RubyArray.newArray(runtime, record.stillRunning().size());
-        for (String name : record.stillRunning()) running.append(runtime.newString(name).freeze(context));
+        List<String> stillRunning = record.stillRunning();
+        RubyArray<?> running = RubyArray.newArray(runtime, stillRunning.size());
+        for (String name : stillRunning) running.append(runtime.newString(name).freeze(context));
+        Double overlap = record.overlap();
         return struct(context, "Record", runtime.newFixnum(record.previousPid()),
                 record.reason() == null ? context.nil : runtime.newString(record.reason()).freeze(context),
                 RubyTime.newTime(runtime, record.requestedAt()),
                 symbol(runtime, record.mechanism()), command.freeze(context),
                 status == null ? context.nil : runtime.newFixnum(status), runtime.newFloat(record.elapsed()),
-                running.freeze(context));
+                running.freeze(context), overlap == null ? context.nil : runtime.newFloat(overlap));
+    }
+
+    /**
+     * The service is ready (Plan.ready): in a JVM an overlap restart
+     * started, the old JVM hands over and stops, and this returns true;
+     * elsewhere it sends READY=1 where NOTIFY_SOCKET is set and returns
+     * false, as every call after the first does.
+     */
+    @JRubyMethod(name = "ready!", module = true)
+    public static IRubyObject ready(ThreadContext context, IRubyObject self) {
+        try {
+            return context.runtime.newBoolean(Plan.ready());
+        } catch (JRestartException e) {
+            throw Convert.failure(context.runtime, e);
+        }
     }
 
     private static final String LIMIT_VARIABLE = "@restart_limit";

@@ -3,6 +3,7 @@ package org.jrestart.ruby;
 import org.jrestart.core.Plan;
 import org.jrestart.core.launch.Child;
 import org.jrestart.core.launch.Strategy;
+import org.jrestart.core.launch.Wakeup;
 import org.jrestart.core.posix.JRestartException;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
@@ -11,6 +12,7 @@ import org.jruby.RubyHash;
 import org.jruby.RubyModule;
 import org.jruby.RubyObject;
 import org.jruby.RubyString;
+import org.jruby.RubyThread;
 import org.jruby.anno.JRubyClass;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.runtime.Block;
@@ -118,6 +120,27 @@ public final class RubyPlan extends RubyObject {
         return seconds == null ? context.nil : context.runtime.newFloat(seconds);
     }
 
+    /**
+     * An overlap restart: which manager will track the new JVM, and why
+     * (a Type=notify unit, a pid file, none); nil for any other plan.
+     */
+    @JRubyMethod
+    public IRubyObject overlap(ThreadContext context) {
+        return plan.overlap() == null ? context.nil : context.runtime.newString(plan.overlap()).freeze(context);
+    }
+
+    /** Seconds the new JVM of an overlap restart has to call JRestart.ready!; nil for any other plan. */
+    @JRubyMethod
+    public IRubyObject ready_timeout(ThreadContext context) {
+        return plan.overlap() == null ? context.nil : context.runtime.newFloat(plan.readyTimeout());
+    }
+
+    /** The pid file an overlap restart rewrites with the new JVM's pid; nil when none. */
+    @JRubyMethod
+    public IRubyObject pidfile(ThreadContext context) {
+        return plan.pidFile() == null ? context.nil : context.runtime.newString(plan.pidFile()).freeze(context);
+    }
+
     @JRubyMethod
     public IRubyObject strategy(ThreadContext context) {
         return RubyJRestart.symbol(context.runtime, plan.strategy());
@@ -212,13 +235,47 @@ public final class RubyPlan extends RubyObject {
                     + " on, nothing is started; restart!, launch and reexec! record their request instead");
         }
         Child child;
-        try {
-            child = once ? plan.executeOnce() : plan.execute();
+        try (Wakeup wakeup = new Wakeup()) {
+            Object done = plan.strategy() == Strategy.OVERLAP
+                    // Thread#raise, Thread#kill and Ctrl-C end the wait for the new JVM: it is stopped.
+                    ? context.getThread().executeTask(context, wakeup, new Overlapped(plan, once))
+                    : once ? plan.executeOnce(wakeup) : plan.execute(wakeup);
+            if (done instanceof JRestartException) throw (JRestartException) done;
+            child = (Child) done;
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
+        } catch (InterruptedException e) {
+            // Overlapped.run never throws it; whatever interrupted the thread is raised here, if anything.
+            context.pollThreadEvents();
+            throw Convert.error(context.runtime, "the overlap restart was interrupted; this JVM goes on serving");
         }
         if (child == null) return context.nil;
         return RubyLaunch.newLaunch(context, child, command.eltOk(0), args);
+    }
+
+    /** An overlap restart as a blocking task of the Ruby thread: the result is the Child or the failure. */
+    private static final class Overlapped implements RubyThread.Task<Wakeup, Object> {
+        private final Plan plan;
+        private final boolean once;
+
+        Overlapped(Plan plan, boolean once) {
+            this.plan = plan;
+            this.once = once;
+        }
+
+        @Override
+        public Object run(ThreadContext context, Wakeup wakeup) {
+            try {
+                return once ? plan.executeOnce(wakeup) : plan.execute(wakeup);
+            } catch (JRestartException e) {
+                return e;
+            }
+        }
+
+        @Override
+        public void wakeup(RubyThread thread, Wakeup wakeup) {
+            wakeup.wake();
+        }
     }
 
     @JRubyMethod
@@ -232,9 +289,14 @@ public final class RubyPlan extends RubyObject {
         hash.fastASet(runtime.newSymbol("manager"), manager.isNil() ? manager : manager.callMethod(context, "to_h"));
         hash.fastASet(runtime.newSymbol("strategy"), strategy(context));
         boolean inPlace = plan.strategy() == Strategy.EXEC;
-        hash.fastASet(runtime.newSymbol("session"), runtime.newSymbol(inPlace ? "same" : "new"));
+        boolean beside = plan.strategy() == Strategy.OVERLAP;
+        hash.fastASet(runtime.newSymbol("session"), runtime.newSymbol(inPlace || beside ? "same" : "new"));
         hash.fastASet(runtime.newSymbol("cwd"), cwd(context));
-        hash.fastASet(runtime.newSymbol("stdin"), runtime.newString(inPlace ? "unchanged" : "/dev/null"));
+        hash.fastASet(runtime.newSymbol("stdin"), runtime.newString(inPlace ? "unchanged" : beside
+                ? plan.inheritedChannel() != null ? "the inherited channel" : "this JVM's" : "/dev/null"));
+        hash.fastASet(runtime.newSymbol("overlap"), overlap(context));
+        hash.fastASet(runtime.newSymbol("ready_timeout"), ready_timeout(context));
+        hash.fastASet(runtime.newSymbol("pidfile"), pidfile(context));
         hash.fastASet(runtime.newSymbol("in_place"), plan.inPlace() == null ? context.nil
                 : runtime.newString(plan.inPlace()));
         hash.fastASet(runtime.newSymbol("stdout"), stdout(context));

@@ -44,7 +44,9 @@ public final class RestartRecord {
         /** The command, handed to systemd-run out of the unit's cgroup. */
         SYSTEMD_RUN,
         /** An exec of the service's own command line, same pid. */
-        IN_PLACE
+        IN_PLACE,
+        /** The service's own command line started beside it, taking over once ready. */
+        OVERLAP
     }
 
     /**
@@ -73,12 +75,15 @@ public final class RestartRecord {
     private final long requestedAt;
     private final Mechanism mechanism;
     private final List<String> command;
-    private final List<String> stillRunning;
     private final long loadedAt;
     private final Path statusFile;
     private volatile Integer commandStatus;
+    /** The record's file, read again by an overlap's new JVM until the old one has said how it ended. */
+    private final Path file;
+    private volatile List<String> stillRunning;
+    private volatile Long overlapMillis;
 
-    private RestartRecord(Properties p, long loadedAt, Path statusFile) {
+    private RestartRecord(Properties p, long loadedAt, Path statusFile, Path file) {
         this.id = p.getProperty("id");
         this.previousPid = Integer.parseInt(p.getProperty("previous_pid"));
         this.reason = p.getProperty("reason");
@@ -88,14 +93,21 @@ public final class RestartRecord {
         List<String> argv = new ArrayList<String>(words);
         for (int i = 0; i < words; i++) argv.add(p.getProperty("command." + i));
         this.command = Collections.unmodifiableList(argv);
-        int running = Integer.parseInt(p.getProperty("still_running.size", "0"));
-        List<String> names = new ArrayList<String>(running);
-        for (int i = 0; i < running; i++) names.add(p.getProperty("still_running." + i));
-        this.stillRunning = Collections.unmodifiableList(names);
+        this.stillRunning = stillRunning(p);
         String status = p.getProperty("command_status");
         this.commandStatus = status == null ? null : Integer.valueOf(status);
         this.loadedAt = loadedAt;
         this.statusFile = statusFile;
+        this.file = file;
+        String overlap = p.getProperty("overlap_ms");
+        this.overlapMillis = overlap == null ? null : Long.valueOf(overlap);
+    }
+
+    private static List<String> stillRunning(Properties p) {
+        int running = Integer.parseInt(p.getProperty("still_running.size", "0"));
+        List<String> names = new ArrayList<String>(running);
+        for (int i = 0; i < running; i++) names.add(p.getProperty("still_running." + i));
+        return Collections.unmodifiableList(names);
     }
 
     /**
@@ -113,7 +125,7 @@ public final class RestartRecord {
         String mechanism = p.getProperty("mechanism");
         boolean known = false;
         for (Mechanism m : Mechanism.values()) known |= m.name().toLowerCase(Locale.ROOT).equals(mechanism);
-        if (!known) return "mechanism is not one of spawn, fork, systemd_run, in_place";
+        if (!known) return "mechanism is not one of spawn, fork, systemd_run, in_place, overlap";
         String reason = p.getProperty("reason");
         if (reason != null && reason.getBytes(StandardCharsets.UTF_8).length > REASON_LIMIT) {
             return "reason is longer than " + REASON_LIMIT + " bytes";
@@ -135,6 +147,9 @@ public final class RestartRecord {
         }
         if (p.getProperty("command_status") != null && !inRange(p, "command_status", 0, 255)) {
             return "command_status is not 0 to 255";
+        }
+        if (p.getProperty("overlap_ms") != null && !inRange(p, "overlap_ms", 0, Long.MAX_VALUE)) {
+            return "overlap_ms is not a duration";
         }
         return null;
     }
@@ -183,20 +198,23 @@ public final class RestartRecord {
                 public RestartRecord run() throws IOException {
                     Properties record = read(file);
                     if (record == null || !"pending".equals(record.getProperty("state"))) return null;
-                    RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"));
+                    RestartRecord restart = new RestartRecord(record, now, directory.file(key, ".status"), file);
                     // Only a JVM started after the request is its result; in place, the pid stays, and the exec
                     // handed the id on. (Asked only here: the management classes cost tens of ms, paid once, by a
                     // JVM that was restarted.)
                     long started = ManagementFactory.getRuntimeMXBean().getStartTime();
+                    // Beside the old JVM, the new one is its child, and the id came with its environment.
                     boolean ours = started >= restart.requestedAt && (restart.mechanism == Mechanism.IN_PLACE
                             ? restart.previousPid == self && restart.id.equals(env.get(ID_VARIABLE))
+                            : restart.mechanism == Mechanism.OVERLAP
+                            ? restart.previousPid == Proc.parentPid() && restart.id.equals(env.get(ID_VARIABLE))
                             : restart.previousPid != self);
                     if (!ours) return null;
                     record.setProperty("state", "done");
                     record.setProperty("claimed_by", String.valueOf(self));
                     record.setProperty("loaded_at", String.valueOf(now));
-                    // In place, the exec was the command, and it worked: this JVM runs.
-                    if (restart.mechanism == Mechanism.IN_PLACE) {
+                    // In place (or beside), the new JVM was the command, and it worked: this JVM runs.
+                    if (restart.mechanism == Mechanism.IN_PLACE || restart.mechanism == Mechanism.OVERLAP) {
                         record.setProperty("command_status", "0");
                         restart.commandStatus = 0;
                     }
@@ -356,6 +374,28 @@ public final class RestartRecord {
             }
         }
 
+        /**
+         * An overlap restart's old JVM, at the end of its stop: how long both
+         * JVMs ran, and what still ran at the stop timeout (as stillRunning).
+         */
+        public void overlapEnded(final List<String> names, final double seconds) {
+            try {
+                directory.locked(key, new StateDirectory.Locked<Void>() {
+                    @Override
+                    public Void run() throws IOException {
+                        Properties now = read(file);
+                        if (now == null || !id.equals(now.getProperty("id"))) return null;
+                        now.setProperty("overlap_ms", String.valueOf(Math.max(0, Math.round(seconds * 1000))));
+                        StateDirectory.write(file, bytes(now));
+                        return null;
+                    }
+                });
+            } catch (IOException | JRestartException | RuntimeException e) {
+                Warnings.warn("how long the overlap lasted cannot be recorded in " + file + ": " + e.getMessage());
+            }
+            stillRunning(names);
+        }
+
         /** The restart did not happen: the record of the one before is what stays. */
         public void rollback() {
             try {
@@ -459,7 +499,28 @@ public final class RestartRecord {
      * at_exit handlers); empty when everything finished in time.
      */
     public List<String> stillRunning() {
+        refresh();
         return stillRunning;
+    }
+
+    /**
+     * An overlap restart: the seconds both JVMs ran (from the new JVM's start
+     * until the old one had stopped and exited); null while the old one still
+     * stops, and for the other mechanisms. Read again on every call until known.
+     */
+    public Double overlap() {
+        refresh();
+        Long known = overlapMillis;
+        return known == null ? null : known / 1000.0;
+    }
+
+    /** The old JVM of an overlap adds to the record once it has stopped: read it again until it has. */
+    private void refresh() {
+        if (mechanism != Mechanism.OVERLAP || overlapMillis != null || file == null) return;
+        Properties now = read(file);
+        if (now == null || !id.equals(now.getProperty("id")) || now.getProperty("overlap_ms") == null) return;
+        stillRunning = stillRunning(now);
+        overlapMillis = Long.valueOf(now.getProperty("overlap_ms"));
     }
 
     /** Seconds from the request until this JVM loaded jrestart. */

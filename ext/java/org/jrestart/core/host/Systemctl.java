@@ -96,6 +96,43 @@ public final class Systemctl {
     }
 
     /**
+     * Whether unit can follow an overlap restart: Type=notify (or
+     * notify-reload), so that systemd takes MAINPID= from its main process,
+     * and NotifyAccess not none; says why in words, or refuses naming what to
+     * set. notifySocket: whether this JVM has $NOTIFY_SOCKET.
+     */
+    public static String overlapUnit(String unit, boolean user, boolean notifySocket) throws JRestartException {
+        String out = show(unit, user, false, "Type", "NotifyAccess");
+        String type = property(out, "Type");
+        String access = property(out, "NotifyAccess");
+        List<String> missing = new ArrayList<String>();
+        if (!type.equals("notify") && !type.equals("notify-reload")) missing.add("Type=notify (it is Type=" + type + ")");
+        if (!access.equals("main") && !access.equals("exec") && !access.equals("all")) {
+            missing.add("NotifyAccess=main (it is NotifyAccess=" + access + ")");
+        }
+        if (!missing.isEmpty()) {
+            throw JRestartException.state("overlap restart refused: systemd takes the new JVM as " + unit + "'s main"
+                    + " process only from a Type=notify unit's main process (MAINPID=); set " + String.join(" and ",
+                    missing) + " in its [Service] section, and call JRestart.ready! once the service is up (it sends"
+                    + " READY=1)");
+        }
+        if (!notifySocket) {
+            throw JRestartException.state("overlap restart refused: " + unit + " is Type=" + type + " but this JVM"
+                    + " has no NOTIFY_SOCKET to tell systemd of the new JVM with");
+        }
+        return "systemd unit " + unit + " (Type=" + type + ", NotifyAccess=" + access + "): told MAINPID=<the new"
+                + " JVM> once that is ready, so that it stays active, counts no restart, and stops the new JVM";
+    }
+
+    /** NAME's value in systemctl show's NAME=value lines; "" when it is not there. */
+    private static String property(String out, String name) {
+        for (String line : out.split("\n")) {
+            if (line.startsWith(name + "=")) return line.substring(name.length() + 1).trim();
+        }
+        return "";
+    }
+
+    /**
      * The unit's TimeoutStopUSec in seconds (what systemd gives its stop
      * before SIGKILL): Double.POSITIVE_INFINITY for "infinity"; throws, saying
      * why, when systemctl does not tell.

@@ -31,6 +31,12 @@ public final class LaunchRequest {
     final String statusId;
     /** An exec in place puts each held[0][i] (a close-on-exec duplicate) back onto held[1][i] if it was closed. */
     final int[][] held;
+    /**
+     * The new program's fds 0, 1 and 2 (each dup2'ed from this process's number),
+     * in this process's session: a JVM started beside this one (beside). null: a
+     * detached command, in a new session, with stdio on /dev/null or the log.
+     */
+    final int[] stdio;
 
     /**
      * command is the argv as given (its first word names it in errors), path
@@ -39,14 +45,14 @@ public final class LaunchRequest {
      */
     public LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
                          CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep) {
-        this(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, null, null, NONE_HELD);
+        this(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, null, null, NONE_HELD, null);
     }
 
     private static final int[][] NONE_HELD = {new int[0], new int[0]};
 
     private LaunchRequest(List<byte[]> command, byte[] path, List<byte[]> environment, Strategy strategy,
                           CloseMode close, int[] keep, byte[] chdir, byte[] log, double delay, byte[] sleep,
-                          byte[] statusFile, String statusId, int[][] held) {
+                          byte[] statusFile, String statusId, int[][] held, int[] stdio) {
         this.command = Collections.unmodifiableList(new ArrayList<byte[]>(command));
         this.path = path;
         this.environment = Collections.unmodifiableList(new ArrayList<byte[]>(environment));
@@ -60,11 +66,12 @@ public final class LaunchRequest {
         this.statusFile = statusFile;
         this.statusId = statusId;
         this.held = held;
+        this.stdio = stdio;
     }
 
     /** This request, with the delay's /bin/sh waiting for the command and writing "id status" to file. */
     public LaunchRequest reportingStatus(byte[] file, String id) {
-        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id, held);
+        return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, file, id, held, stdio);
     }
 
     /**
@@ -74,16 +81,29 @@ public final class LaunchRequest {
      */
     public LaunchRequest holding(int[][] fromTo) {
         return new LaunchRequest(command, path, environment, strategy, close, keep, chdir, log, delay, sleep, statusFile,
-                statusId, fromTo);
+                statusId, fromTo, stdio);
     }
 
-    /** This request, with fd (above 2, open) kept by the command too. */
-    LaunchRequest keeping(int fd) {
-        int[] more = Arrays.copyOf(keep, keep.length + 1);
-        more[keep.length] = fd;
+    /**
+     * This request, started beside this process: in its session and cwd,
+     * with fds 0, 1 and 2 dup2'ed from stdio[0..2] (kept as they are where
+     * stdio[i] == i), with environment instead. The manager that watches
+     * this process watches it too.
+     */
+    public LaunchRequest beside(int[] stdio, List<byte[]> environment) {
+        return new LaunchRequest(command, path, environment, strategy, close, keep, null, null, 0, null, null, null,
+                held, stdio.clone());
+    }
+
+    /** This request, with fds (above 2, open; -1 is skipped) kept by the command too. */
+    LaunchRequest keeping(int... fds) {
+        int[] more = Arrays.copyOf(keep, keep.length + fds.length);
+        int n = keep.length;
+        for (int fd : fds) if (fd >= 0) more[n++] = fd;
+        more = Arrays.copyOf(more, n);
         Arrays.sort(more);
         return new LaunchRequest(command, path, environment, strategy, close, more, chdir, log, delay, sleep, statusFile,
-                statusId, held);
+                statusId, held, stdio);
     }
 
     /**

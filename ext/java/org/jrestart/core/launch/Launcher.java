@@ -94,7 +94,7 @@ public final class Launcher {
                 child = fork(request, argv.get(0), argvp, envp, logFd);
             } else {
                 try (Inheritance.Pinned inheritance = request.inheritance().pin(command);
-                     SpawnSetup setup = new SpawnSetup(logFd, request.chdir, inheritance)) {
+                     SpawnSetup setup = new SpawnSetup(logFd, request.chdir, inheritance, request.stdio)) {
                     IntByReference pid = new IntByReference();
                     int rc = Native.LIBC.posix_spawn(pid, Native.cString(argv.get(0), "command"), setup.actions,
                             setup.attr, argvp, envp);
@@ -133,6 +133,16 @@ public final class Launcher {
         int copy = Native.LIBC.fcntl(fd, Linux.F_DUPFD_CLOEXEC, 3);
         if (copy < 0) throw JRestartException.errno(Native.errno(), "fcntl(F_DUPFD_CLOEXEC)");
         return copy;
+    }
+
+    /** A close-on-exec copy of fd above 2. */
+    static int duplicateAbove(int fd) throws JRestartException {
+        return duplicate(fd);
+    }
+
+    /** /dev/null for reading, close-on-exec, above 2. */
+    static int devNull() throws JRestartException {
+        return openStdio(O_RDONLY);
     }
 
     private static int openStdio(int flags) throws JRestartException {
@@ -183,7 +193,7 @@ public final class Launcher {
      */
     public static void prepare() throws JRestartException {
         Support.require("preparing posix_spawn");
-        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0]).pin(new byte[0])).close();
+        new SpawnSetup(-1, new byte[] {'/'}, Inheritance.keeping(new int[0]).pin(new byte[0]), null).close();
         SocketInfo.of(-1);
         Reexec.class.getName();
         new IntByReference();
@@ -207,7 +217,7 @@ public final class Launcher {
         private boolean attrReady;
         private boolean actionsReady;
 
-        SpawnSetup(int logFd, byte[] chdir, Inheritance.Pinned inheritance) throws JRestartException {
+        SpawnSetup(int logFd, byte[] chdir, Inheritance.Pinned inheritance, int[] stdio) throws JRestartException {
             try {
                 check(Native.LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init");
                 attrReady = true;
@@ -219,10 +229,13 @@ public final class Launcher {
                         "posix_spawnattr_setsigdefault");
                 check(Native.LIBC.posix_spawnattr_setsigmask(attr, Signals.EMPTY_SET), "posix_spawnattr_setsigmask");
                 // A new session: the command must not die with the service's process group or terminal.
-                check(Native.LIBC.posix_spawnattr_setflags(attr, (short) (Linux.POSIX_SPAWN_SETSID
+                // A JVM started beside this one stays in its session, where the manager looks for the service.
+                int session = stdio == null ? Linux.POSIX_SPAWN_SETSID : 0;
+                check(Native.LIBC.posix_spawnattr_setflags(attr, (short) (session
                         | Linux.POSIX_SPAWN_SETSIGDEF | Linux.POSIX_SPAWN_SETSIGMASK)), "posix_spawnattr_setflags");
-                addStdio(actions, logFd);
-                if (Native.CHDIR != null) {
+                if (stdio == null) addStdio(actions, logFd);
+                else addStdio(actions, stdio);
+                if (Native.CHDIR != null && chdir != null) {
                     check(Native.CHDIR.posix_spawn_file_actions_addchdir_np(actions, Native.cString(chdir, "chdir")),
                             "addchdir_np");
                 }
@@ -430,7 +443,7 @@ public final class Launcher {
             params.add(request.sleep);
             params.add(bytes(String.format(Locale.ROOT, "%.3f", request.delay)));
         }
-        if (request.strategy == Strategy.SPAWN && Native.CHDIR == null) {
+        if (request.strategy == Strategy.SPAWN && Native.CHDIR == null && request.chdir != null) {
             script.append("cd -- \"$1\" || exit 127; shift; ");
             params.add(request.chdir);
         }
@@ -486,6 +499,13 @@ public final class Launcher {
             check(Native.LIBC.posix_spawn_file_actions_addopen(actions, 1, DEV_NULL, O_WRONLY, 0), "addopen stdout");
         }
         check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, 1, 2), "adddup2 stderr");
+    }
+
+    /** fds 0 to 2 from stdio; one already on its number is kept, its close-on-exec flag cleared by dup2. */
+    private static void addStdio(Pointer actions, int[] stdio) throws JRestartException {
+        for (int fd = 0; fd <= 2; fd++) {
+            check(Native.LIBC.posix_spawn_file_actions_adddup2(actions, stdio[fd], fd), "adddup2 stdio " + fd);
+        }
     }
 
     private static void addCloses(Pointer actions, Inheritance inheritance) throws JRestartException {

@@ -53,9 +53,14 @@ public final class Listeners {
      * inherited, and the new JVM closes it.
      */
     public static final String UNSERVED_VARIABLE = "JRESTART_UNSERVED";
+    /**
+     * Set by an overlap restart (the launch layer's Overlap.VARIABLE): "OLDPID:..."
+     * in a JVM started beside the old one, whose PID_VARIABLE is the old pid.
+     */
+    public static final String OVERLAP_VARIABLE = "JRESTART_OVERLAP";
     /** Every variable that names inherited listeners: none reaches a new program but the ones set for it. */
     public static final List<String> VARIABLES = Collections.unmodifiableList(Arrays.asList(
-            VARIABLE, PID_VARIABLE, UNSERVED_VARIABLE, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"));
+            VARIABLE, PID_VARIABLE, UNSERVED_VARIABLE, OVERLAP_VARIABLE, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"));
     public static final int DEFAULT_BACKLOG = 1024;
     private static final int SD_LISTEN_FDS_START = 3;
     private static final int F_GETFD = Fcntl.F_GETFD.intValue();
@@ -99,7 +104,8 @@ public final class Listeners {
         Map<Integer, Listener> found = new LinkedHashMap<Integer, Listener>();
         Map<String, String> env = System.getenv();
         int self = Proc.selfPid();
-        if (String.valueOf(self).equals(env.get(PID_VARIABLE)) && env.get(VARIABLE) != null) {
+        boolean ours = ours(env, self);
+        if (ours && env.get(VARIABLE) != null) {
             for (String entry : env.get(VARIABLE).split(",")) {
                 Listener named = parse(entry);
                 if (named == null) {
@@ -131,7 +137,7 @@ public final class Listeners {
             if (flags != -1) Native.LIBC.fcntl(fd, F_SETFD, flags | Linux.FD_CLOEXEC);
         }
         List<Listener> unserved = new ArrayList<Listener>();
-        if (String.valueOf(self).equals(env.get(PID_VARIABLE)) && env.get(UNSERVED_VARIABLE) != null) {
+        if (ours && env.get(UNSERVED_VARIABLE) != null) {
             for (String entry : env.get(UNSERVED_VARIABLE).split(",")) {
                 // Only the address counts: parsed as an entry of JRESTART_LISTENERS with a placeholder fd.
                 Listener address = parse("3:" + entry);
@@ -141,6 +147,20 @@ public final class Listeners {
         closeUnserved(found, unserved);
         inherited = found;
         return found;
+    }
+
+    /**
+     * Whether the listener variables are for this JVM: PID_VARIABLE is its
+     * own pid (an exec in place), or the pid of the old JVM that started it
+     * beside itself (an overlap restart), still its parent. A process this
+     * JVM starts has neither.
+     */
+    private static boolean ours(Map<String, String> env, int self) {
+        String pid = env.get(PID_VARIABLE);
+        if (pid == null) return false;
+        if (pid.equals(String.valueOf(self))) return true;
+        String overlap = env.get(OVERLAP_VARIABLE);
+        return overlap != null && overlap.startsWith(pid + ":") && pid.equals(String.valueOf(Proc.parentPid()));
     }
 
     /**

@@ -21,6 +21,22 @@ public final class Proc {
         }
     }
 
+    /**
+     * This process's parent pid (/proc/self/stat), -1 when it cannot be read:
+     * it changes when the parent exits and the process is reparented.
+     */
+    public static int parentPid() {
+        String stat = read("/proc/self/stat");
+        if (stat == null) return -1;
+        // The command name in parentheses may hold spaces and parentheses: the fields follow the last ')'.
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 1).trim().split(" ");
+        try {
+            return fields.length > 1 ? Integer.parseInt(fields[1]) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** A small file's text (a /proc file), or null when it cannot be read. */
     public static String read(String path) {
         try {

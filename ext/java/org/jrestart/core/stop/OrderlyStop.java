@@ -206,6 +206,19 @@ public final class OrderlyStop {
      * their IO is flushed), so a hook written as a Ruby block still runs.
      */
     public static void stopAndExec(final long deadline, final Exec exec) throws JRestartException {
+        stop(deadline, exec, 1, "jrestart exec in place");
+    }
+
+    /**
+     * The stop, then exit with status 0 (an overlap restart's old JVM, once
+     * the new one took over): last runs at the end of the shutdown, told
+     * what still ran. Throws only when the JVM is already shutting down.
+     */
+    public static void stopAndExit(long deadline, Exec last) throws JRestartException {
+        stop(deadline, last, 0, "jrestart overlap handed over");
+    }
+
+    private static void stop(final long deadline, final Exec exec, int status, String name) throws JRestartException {
         final Set<Thread> first = new HashSet<Thread>(Thread.getAllStackTraces().keySet());
         // The threads that are not hooks, as the hook finds them when it starts: the first look, or
         // the second (after the runtimes' stop) if the shutdown is not under way already (an at_exit
@@ -229,7 +242,7 @@ public final class OrderlyStop {
                             + "; the JVM exits with status 1 (its manager may start it again)");
                 }
             }
-        }, "jrestart exec in place");
+        }, name);
         // Neither this hook nor the thread blocked in exit below may hold the host's class loader while the
         // host stops: Tomcat reports every thread of a webapp's loader still alive then as a memory leak.
         hook.setContextClassLoader(null);
@@ -248,7 +261,7 @@ public final class OrderlyStop {
         if (!shuttingDown()) known.compareAndSet(first, second);
         // Never returns: this thread ends with the exec or the exit.
         Thread.currentThread().setContextClassLoader(null);
-        Runtime.getRuntime().exit(1);
+        Runtime.getRuntime().exit(status);
     }
 
     /** Whether the JVM's shutdown has begun: it then refuses new hooks. */
