@@ -2,20 +2,26 @@
 
 # A JRuby HTTP service for the overlap specs: JRestart.listen on 127.0.0.1
 # port $DEMO_PORT. It boots (every JVM, the first and each new one), then
-# says JRestart.ready!. Requests, one per connection:
-#   GET /               -> "PID TOKEN" (TOKEN is new at every start)
-#   GET /slow           -> the same after $OVERLAP_SLOW seconds (2): a request in flight
-#   GET /restart?ARGS   -> restart!(overlap: true, **ARGS) on a thread of its own; the answer comes at once:
-#                          "restarting"; what restart! raised goes to $OVERLAP_LOG as "raised CLASS: MESSAGE"
-#   GET /plan?ARGS      -> JRestart.plan(overlap: true, **ARGS).to_h as JSON, or "raised CLASS: MESSAGE"
-#   GET /record         -> JRestart.last_restart.to_h as JSON (null when none)
-# ARGS: ready_timeout=SECONDS, fail=1 (the new JVM gets OVERLAP_FAIL=1 in its environment), pidfile=PATH.
+# says JRestart.ready!. Requests, one per connection, as HTTP (GET /PATH) or
+# as one line (PATH without the slash, answered with one line, the protocol
+# of spec/support/supervised.rb):
+#   /                -> "PID TOKEN" (TOKEN is new at every start); "pid" -> PID
+#   /slow            -> "PID TOKEN" after $OVERLAP_SLOW seconds (2): a request in flight
+#   /restart?ARGS    -> restart!(overlap: true, **ARGS) on a thread of its own; the answer comes at once:
+#                       "restarting"; what restart! raised goes to $OVERLAP_LOG as "raised CLASS: MESSAGE"
+#   /restart-now?ARGS -> restart!(overlap: true, **ARGS) on this request's thread: "raised CLASS: MESSAGE"
+#                       when it raises (a refusal), nothing when it hands over
+#   /plan?ARGS       -> JRestart.plan(overlap: true, **ARGS).to_h as JSON, or "raised CLASS: MESSAGE"
+#   /record          -> JRestart.last_restart.to_h as JSON (null when none)
+# ARGS: ready_timeout=SECONDS, fail=1 (the new JVM gets OVERLAP_FAIL=1 in its environment), hang=1 (the
+# new JVM gets OVERLAP_HANG=1), pidfile=PATH.
 # With OVERLAP_FAIL=1 the JVM writes a line on stdout and on stderr, then exits 3 before it is ready; with
 # OVERLAP_HANG=1 it never says it is ready. The restart hook stops accepting, then waits for the requests in
 # flight (the drain the README shows). Every event goes to $OVERLAP_LOG, one line each.
 require "json"
 require "securerandom"
 require "socket"
+require "time"
 require "uri"
 require "jrestart"
 
@@ -76,34 +82,44 @@ loop do
   lock.synchronize { in_flight_count += 1 }
   Thread.new(client) do |c|
     line = c.gets.to_s
-    nil while (header = c.gets) && header != "\r\n"
-    path, query = line.split(" ")[1].to_s.split("?", 2)
-    case path
-    when "/slow"
-      sleep Float(ENV.fetch("OVERLAP_SLOW", "2"))
-      answer(c, "#{Process.pid} #{token}")
-    when "/restart"
-      options = restart_options(query)
-      Thread.new do
-        say.call("restart #{options.inspect}")
-        JRestart.restart!(**options)
-      rescue StandardError => e
-        say.call("raised #{e.class}: #{e.message.gsub("\n", "\\n")}")
-      end
-      answer(c, "restarting")
-    when "/plan"
-      body = begin
-        JSON.generate(JRestart.plan(**restart_options(query)).to_h.reject { |k, _| k == :descriptors })
-      rescue StandardError => e
-        "raised #{e.class}: #{e.message}"
-      end
-      answer(c, body)
-    when "/record"
-      record = JRestart.last_restart
-      answer(c, JSON.generate(record && record.to_h))
-    else
-      answer(c, "#{Process.pid} #{token}")
-    end
+    http = line.start_with?("GET ")
+    nil while http && (header = c.gets) && header != "\r\n"
+    path, query = (http ? line.split(" ")[1].to_s : "/#{line.strip}").split("?", 2)
+    body = case path
+           when "/slow"
+             sleep Float(ENV.fetch("OVERLAP_SLOW", "2"))
+             "#{Process.pid} #{token}"
+           when "/pid"
+             Process.pid.to_s
+           when "/restart"
+             options = restart_options(query)
+             Thread.new do
+               say.call("restart #{options.inspect}")
+               JRestart.restart!(**options)
+             rescue StandardError => e
+               say.call("raised #{e.class}: #{e.message.gsub("\n", "\\n")}")
+             end
+             "restarting"
+           when "/restart-now"
+             begin
+               JRestart.restart!(**restart_options(query))
+               "handed over"
+             rescue StandardError => e
+               "raised #{e.class}: #{e.message.gsub("\n", "\\n")}"
+             end
+           when "/plan"
+             begin
+               JSON.generate(JRestart.plan(**restart_options(query)).to_h.reject { |k, _| k == :descriptors })
+             rescue StandardError => e
+               "raised #{e.class}: #{e.message}"
+             end
+           when "/record"
+             record = JRestart.last_restart
+             JSON.generate(record && record.to_h.merge(requested_at: record.requested_at.iso8601(3)))
+           else
+             "#{Process.pid} #{token}"
+           end
+    http ? answer(c, body) : c.puts(body)
   rescue StandardError => e
     say.call("request failed #{e.class}: #{e.message}")
   ensure

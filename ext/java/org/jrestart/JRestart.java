@@ -278,6 +278,17 @@ public final class JRestart {
     }
 
     /**
+     * The service is ready: in a JVM an overlap restart started, the old JVM
+     * is told (it hands over, runs its restart hooks, stops and exits), and
+     * this returns true. Elsewhere it sends READY=1 where NOTIFY_SOCKET is set
+     * (a Type=notify unit's first start) and returns false; so does every call
+     * after the first. Call it once the service accepts on its listeners.
+     */
+    public static boolean ready() throws JRestartException {
+        return Plan.ready();
+    }
+
+    /**
      * sd_notify(3) to systemd: sends state (e.g. "READY=1") to $NOTIFY_SOCKET
      * from this process, as a Type=notify unit's main process must (the JDK
      * cannot send on a UNIX datagram socket). true when sent. Throws

@@ -138,6 +138,41 @@ public final class LaunchOptions {
         return this;
     }
 
+    /**
+     * An overlap restart (restart and plan only): the new JVM (this JVM's own
+     * program, arguments and environment, with the listeners) starts beside
+     * this one; once it calls JRestart.ready() this JVM runs its restart
+     * hooks, stops in order and exits 0. A new JVM that exits, or is not ready
+     * within readyTimeout, is stopped and restart throws, this JVM serving on.
+     * Refused (STATE) where the manager would fight it (supervisord, runit,
+     * daemontools, s6, PID 1 of a container), for a systemd unit that is not
+     * Type=notify, and where the memory cannot hold a second JVM. Takes only
+     * env, unsetenv, keep, listeners, inheritedChannel, stopTimeout, reason,
+     * readyTimeout and pidFile; no command.
+     */
+    public LaunchOptions overlap(boolean beside) {
+        options.overlap(beside);
+        return this;
+    }
+
+    /** How long the new JVM of an overlap restart has to call JRestart.ready(): 120 s by default, above 0, at most a day. */
+    public LaunchOptions readyTimeout(long amount, TimeUnit unit) {
+        if (unit == null) return refuse("readyTimeout: the unit is null");
+        options.readyTimeout(unit.toNanos(amount) / 1e9);
+        return this;
+    }
+
+    /**
+     * The pid file (absolute, naming this JVM now) an overlap restart rewrites
+     * with the new JVM's pid once it is ready; by default the one in /run that
+     * names this JVM, if any.
+     */
+    public LaunchOptions pidFile(Path file) {
+        if (file == null) return refuse("pidFile: the file is null");
+        options.pidFile(JRestart.bytes(file.toString()));
+        return this;
+    }
+
     Options core() throws JRestartException {
         if (invalid != null) throw JRestartException.invalid(invalid);
         int[] fds = new int[channels.length];

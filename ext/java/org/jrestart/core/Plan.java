@@ -1046,6 +1046,7 @@ public final class Plan {
      * first call does anything; later ones return false.
      */
     public static synchronized boolean ready() throws JRestartException {
+        Support.require("ready");
         if (toldReady) return false;
         toldReady = true;
         // Adopted now, while the old JVM (which the listener variables name) is still the parent.
