@@ -3,6 +3,7 @@
 require "json"
 require "socket"
 require "tmpdir"
+require_relative "../support/overlap_client"
 require_relative "../support/supervised"
 
 # Issue 19: restart!(overlap: true) starts the new JVM beside the old one on
@@ -11,34 +12,8 @@ require_relative "../support/supervised"
 # refused, and waits nowhere near a JVM boot. A new JVM that fails leaves
 # the old one serving.
 RSpec.describe "an overlap restart" do
+  include JRestartSpec::OverlapClient
   OVERLAP_SCRIPT = File.expand_path("../support/overlap_service.rb", __dir__)
-
-  # One HTTP request: [:ok, pid, seconds] or :refused, :reset, or another error's class.
-  def request(port, path = "/")
-    started = now
-    body = Socket.tcp("127.0.0.1", port, connect_timeout: 60) do |socket|
-      socket.write("GET #{path} HTTP/1.0\r\n\r\n")
-      socket.wait_readable(120) ? socket.read : nil
-    end
-    pid = body.to_s[/\r\n\r\n(\d+) /, 1]
-    pid ? [:ok, Integer(pid), now - started] : :unanswered
-  rescue Errno::ECONNREFUSED
-    :refused
-  rescue Errno::ECONNRESET, EOFError
-    :reset
-  rescue SystemCallError, IOError => e
-    e.class
-  end
-
-  # The body of one request, or nil.
-  def body(port, path)
-    Socket.tcp("127.0.0.1", port, connect_timeout: 10) do |socket|
-      socket.write("GET #{path} HTTP/1.0\r\n\r\n")
-      socket.wait_readable(120) ? socket.read.split("\r\n\r\n", 2)[1] : nil
-    end
-  rescue SystemCallError, IOError
-    nil
-  end
 
   def events
     File.exist?(@events) ? File.readlines(@events, chomp: true) : []
@@ -83,30 +58,6 @@ RSpec.describe "an overlap restart" do
     end
   end
 
-  # The pid answering on port once it is not old_pid.
-  def new_pid(port, old_pid)
-    wait_until(timeout: 180, interval: 0.05, message: "a JVM other than #{old_pid}") do
-      answer = request(port)
-      answer[1] if answer.is_a?(Array) && answer[1] != old_pid
-    end
-  end
-
-  # Restarts the service on port with path (/restart?...) while a client requests every 10 ms and a 2 s request
-  # is in flight; returns [new pid, the client's results, the in-flight request's result, seconds to new pid].
-  def overlap_under_load(port, old_pid, path = "/restart")
-    prober = JRestartSpec::Prober.new { request(port) }
-    sleep 0.3
-    in_flight = Thread.new { request(port, "/slow") }
-    sleep 0.2
-    asked = now
-    expect(body(port, path)).to eq("restarting")
-    fresh = new_pid(port, old_pid)
-    took = now - asked
-    wait_until(timeout: 60, message: "the old JVM #{old_pid} to exit") { !alive?(old_pid) }
-    sleep 0.5
-    [fresh, prober.stop, in_flight.value, took]
-  end
-
   it "hands over to a new JVM beside the old one: 0 refused, every request answered, the wait a fraction of a boot",
      :subreaper do
     unmanaged do |port, old_pid, marker|
@@ -114,18 +65,14 @@ RSpec.describe "an overlap restart" do
       expect(plan).to include("strategy" => "overlap", "session" => "same", "ready_timeout" => 120.0)
       expect(plan["overlap"]).to match(/no service manager tracks this JVM.*no pid file names it/)
 
-      fresh, results, slow, took = overlap_under_load(port, old_pid)
-      answered = results.select { |r| r.is_a?(Array) }
-      failed = results.reject { |r| r.is_a?(Array) }
-      worst = answered.map(&:last).max
-      report("overlap, unmanaged: #{results.size} requests, #{failed.size} not answered (#{failed.tally}), longest " \
-             "wait #{(worst * 1000).round} ms; new JVM answering #{took.round(2)} s after the call " \
-             "(#{(worst / took * 100).round(1)}% of it); old JVM answered #{answered.count { |r| r[1] == old_pid }}, " \
-             "new #{answered.count { |r| r[1] == fresh }}")
-      expect(failed).to be_empty
-      expect(slow).to match([:ok, old_pid, be > 1.5])
-      expect(answered.map { |r| r[1] }.uniq).to contain_exactly(old_pid, fresh)
-      expect(worst).to be < took / 3
+      run = overlap_under_load(port, old_pid) { !alive?(old_pid) }
+      fresh = run[:fresh]
+      report(overlap_report("no manager", run))
+      expect(run[:failed]).to be_empty
+      expect(run[:slow]).to match([:ok, old_pid, be > 1.5])
+      expect(run[:by_pid].keys).to contain_exactly(old_pid, fresh)
+      expect(run[:worst]).to be < run[:took] / 3
+      took = run[:took]
 
       lines = events
       expect(lines).to include("#{fresh} ready told=true again=false", "#{old_pid} hook overlap", "#{old_pid} drained",
@@ -176,6 +123,137 @@ RSpec.describe "an overlap restart" do
       # The guard counted that attempt: a second one within the window is refused before anything starts.
       expect(body(port, "/restart-now")).to match(/\Araised JRestart::RestartLoop: .*restart/i)
       expect(leftovers(marker)).to eq([old_pid])
+    end
+  end
+
+  it "rewrites the init script's pid file with the new JVM's pid: status and stop find the new JVM" do
+    # Under /run, where an init script keeps its pid file: the restart finds it there by itself.
+    Dir.mktmpdir("jrestart-overlap-", "/run") do |dir|
+      port = JRestartSpec::Loopback.free_port
+      @events = File.join(dir, "events.log")
+      init = JRestartSpec::Supervised.create("init.d", dir, port, service: OVERLAP_SCRIPT,
+                                                                  env: { "OVERLAP_LOG" => @events })
+      begin
+        expect(init.start).to be(true)
+        old_pid = init.answering_pid
+        pidfile = File.join(dir, "demo-service.pid")
+        expect(File.read(pidfile).to_i).to eq(old_pid)
+        plan = JSON.parse(body(port, "/plan"))
+        expect(plan["pidfile"]).to eq(pidfile)
+        expect(plan["overlap"]).to include("the pid file #{pidfile} names this JVM")
+
+        run = overlap_under_load(port, old_pid) { !alive?(old_pid) }
+        fresh = run[:fresh]
+        report(overlap_report("init script with a pid file", run))
+        expect(run[:failed]).to be_empty
+        expect(run[:slow]).to match([:ok, old_pid, be > 1.5])
+        expect(run[:worst]).to be < run[:took] / 3
+        expect(File.read(pidfile)).to eq("#{fresh}\n")
+        expect(File.stat(pidfile).mode & 0o777).to eq(0o644)
+        out, up = init.status
+        expect(up).to eq(fresh), out
+        expect(init.stop).to be(true)
+        expect(alive?(fresh)).to be(false)
+        expect(File.exist?(pidfile)).to be(false)
+      ensure
+        init.stop
+      end
+    end
+  end
+
+  it "refuses pidfile: that does not name this JVM, before anything starts", :subreaper do
+    unmanaged do |port, old_pid, marker|
+      Dir.mktmpdir("jrestart-pidfile") do |dir|
+        other = File.join(dir, "other.pid")
+        File.write(other, "#{old_pid + 1}\n")
+        expect(body(port, "/restart-now?pidfile=#{other}")).to eq(
+          "raised ArgumentError: pidfile: #{other} names pid #{old_pid + 1}, not this JVM (pid #{old_pid})"
+        )
+        expect(body(port, "/plan?pidfile=relative.pid")).to eq(
+          "raised ArgumentError: pidfile: must be an absolute path, got relative.pid"
+        )
+        mine = File.join(dir, "mine.pid")
+        File.write(mine, "#{old_pid}\n")
+        File.symlink(mine, File.join(dir, "link.pid"))
+        expect(body(port, "/plan?pidfile=#{dir}/link.pid")).to eq(
+          "raised ArgumentError: pidfile: #{dir}/link.pid is not a regular file (missing, or a symlink)"
+        )
+        expect(JSON.parse(body(port, "/plan?pidfile=#{mine}"))["pidfile"]).to eq(mine)
+        expect(leftovers(marker)).to eq([old_pid])
+      end
+    end
+  end
+
+  %w[supervisord runit daemontools s6].each do |manager|
+    it "is refused under #{manager}, which would start the service again when the old JVM exits" do
+      Dir.mktmpdir("jrestart-overlap") do |dir|
+        port = JRestartSpec::Loopback.free_port
+        @events = File.join(dir, "events.log")
+        supervised = JRestartSpec::Supervised.create(manager, dir, port, service: OVERLAP_SCRIPT,
+                                                                           env: { "OVERLAP_LOG" => @events })
+        begin
+          supervised.start
+          old_pid = supervised.answering_pid
+          expect(old_pid).not_to be_nil
+          before = supervised.leftovers.sort
+          refusal = /\Araised JRestart::Error: overlap restart refused: #{manager} runs this JVM as .+ and starts it again when it exits: a second JVM would run beside the new one\. restart! without overlap: restarts through #{manager}\z/
+          expect(JRestartSpec::Loopback.ask(port, "plan")).to match(refusal)
+          expect(JRestartSpec::Loopback.ask(port, "restart-now")).to match(refusal)
+          expect(supervised.leftovers.sort).to eq(before)
+          expect(supervised.answering_pid).to eq(old_pid)
+        ensure
+          expect(supervised.stop).to be(true)
+        end
+      end
+    end
+  end
+
+  { "as PID 1" => [], "under tini" => %w[tini --] }.each do |where, init|
+    it "is refused in a container, #{where}: the namespace dies with its PID 1" do
+      skip "unshare --pid needs root" unless Process.uid.zero?
+      Dir.mktmpdir("jrestart-overlap") do |dir|
+        port = JRestartSpec::Loopback.free_port
+        @events = File.join(dir, "events.log")
+        argv = ["unshare", "--pid", "--fork", "--mount-proc", *init,
+                *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), OVERLAP_SCRIPT]
+        unshare = JRestart.launch(*argv, env: { "DEMO_PORT" => port.to_s, "OVERLAP_LOG" => @events },
+                                         log: File.join(dir, "service.log"))
+        begin
+          wait_until(timeout: 120, interval: 0.2, message: "the service in the namespace") do
+            JRestartSpec::Loopback.ask(port, "pid") || (unshare.exited? && raise(File.read(File.join(dir, "service.log"))))
+          end
+          refusal = /\Araised JRestart::Error: overlap restart refused: this JVM's container ends with its PID 1 \(.+\): when PID 1 of a pid namespace exits, the kernel kills every process in it, the new JVM too\. restart! without overlap: restarts in place\z/
+          expect(JRestartSpec::Loopback.ask(port, "plan")).to match(refusal)
+          expect(JRestartSpec::Loopback.ask(port, "restart-now")).to match(refusal)
+          expect(events.grep(/ listening /).size).to eq(1)
+        ensure
+          kill_all(children_of(unshare.pid))
+          expect(unshare.wait(30)).not_to be_nil
+        end
+      end
+    end
+  end
+
+  it "is refused when the memory cannot hold a second JVM, with the figures", :subreaper do
+    memory = "/sys/fs/cgroup/memory"
+    skip "no cgroup v1 memory controller here (#{memory})" unless File.directory?(memory) && Process.uid.zero?
+    unmanaged do |port, old_pid, marker|
+      group = File.join(memory, "jrestart-overlap-#{Process.pid}")
+      Dir.mkdir(group)
+      begin
+        File.write(File.join(group, "cgroup.procs"), old_pid.to_s)
+        usage = Integer(File.read(File.join(group, "memory.usage_in_bytes")))
+        # Room for this JVM to go on, not for a second one.
+        File.write(File.join(group, "memory.limit_in_bytes"), (usage + 64 * 1024 * 1024).to_s)
+        reply = body(port, "/restart-now")
+        expect(reply).to match(%r{\Araised JRestart::Error: overlap restart refused: a second JVM needs about \d+ MiB \(this JVM's committed heap \d+ MiB of -Xmx \d+ MiB, non-heap \d+ MiB\), but only \d+ MiB are free \(MemAvailable \d+ MiB; cgroup #{group} memory.limit_in_bytes \d+ MiB, memory.usage_in_bytes \d+ MiB\)})
+        report("overlap refused for memory: #{reply[/needs about .*/]}")
+        expect(leftovers(marker)).to eq([old_pid])
+        expect(request(port)).to match([:ok, old_pid, be_a(Float)])
+      ensure
+        File.write(File.join(memory, "cgroup.procs"), old_pid.to_s) if alive?(old_pid)
+        Dir.rmdir(group)
+      end
     end
   end
 end

@@ -743,7 +743,8 @@ public final class Plan {
             }
             final long began = System.nanoTime();
             beside = Overlap.start(request(RestartRecord.identify(environment, record)),
-                    handover != null && handover.inheritedChannel != null ? handover.inheritedChannel.fd : 0);
+                    handover != null && handover.inheritedChannel != null ? handover.inheritedChannel.fd : 0,
+                    notifiedUnit != null);
             Overlap.Outcome outcome = beside.await((long) (readyTimeout * 1e9), wakeup);
             if (outcome != Overlap.Outcome.READY) {
                 String how = beside.abandon();
@@ -755,6 +756,14 @@ public final class Plan {
                         : "was stopped, because the wait for it was interrupted: " + how)
                         + "; this JVM goes on serving as before. "
                         + (tail.isEmpty() ? "It wrote nothing." : "The end of its output:\n" + tail));
+            }
+            if (notifiedUnit != null && beside.parentOfNew() != Proc.parentPid()) {
+                int parent = beside.parentOfNew();
+                beside.abandon();
+                throw JRestartException.state("the new JVM (pid " + beside.pid() + ") was adopted by pid " + parent
+                        + ", not by systemd (pid " + Proc.parentPid() + "), which takes as " + notifiedUnit.service
+                        + "'s main process only a process of its own (a subreaper between them?); it was stopped,"
+                        + " and this JVM goes on serving");
             }
             handOver(beside.pid());
             handedOver = true;

@@ -203,11 +203,11 @@ public final class RestartRecord {
                     // handed the id on. (Asked only here: the management classes cost tens of ms, paid once, by a
                     // JVM that was restarted.)
                     long started = ManagementFactory.getRuntimeMXBean().getStartTime();
-                    // Beside the old JVM, the new one is its child, and the id came with its environment.
+                    // Beside the old JVM, the id came with the new JVM's environment (its parent may be systemd).
                     boolean ours = started >= restart.requestedAt && (restart.mechanism == Mechanism.IN_PLACE
                             ? restart.previousPid == self && restart.id.equals(env.get(ID_VARIABLE))
                             : restart.mechanism == Mechanism.OVERLAP
-                            ? restart.previousPid == Proc.parentPid() && restart.id.equals(env.get(ID_VARIABLE))
+                            ? restart.previousPid != self && restart.id.equals(env.get(ID_VARIABLE))
                             : restart.previousPid != self);
                     if (!ours) return null;
                     record.setProperty("state", "done");

@@ -95,6 +95,20 @@ public final class LaunchRequest {
                 held, stdio.clone());
     }
 
+    /**
+     * This request run through program (an absolute path) with options
+     * before the request's own file and arguments: program options PATH ARGS.
+     */
+    LaunchRequest through(byte[] program, String... options) {
+        List<byte[]> argv = new ArrayList<byte[]>();
+        argv.add(program);
+        for (String option : options) argv.add(option.getBytes(StandardCharsets.UTF_8));
+        argv.add(path);
+        argv.addAll(command.subList(1, command.size()));
+        return new LaunchRequest(argv, program, environment, strategy, close, keep, chdir, log, delay, sleep, statusFile,
+                statusId, held, stdio);
+    }
+
     /** This request, with fds (above 2, open; -1 is skipped) kept by the command too. */
     LaunchRequest keeping(int... fds) {
         int[] more = Arrays.copyOf(keep, keep.length + fds.length);

@@ -63,6 +63,7 @@ public final class Launcher {
     private static final byte[] SH = bytes("/bin/sh");
     // Where the delay's sleep is taken from: never the child's PATH.
     private static final String[] SLEEP = {"/bin/sleep", "/usr/bin/sleep"};
+    private static final String[] SETSID = {"/usr/bin/setsid", "/bin/setsid"};
     private static final byte[] ELF_MAGIC = {0x7f, 'E', 'L', 'F'};
 
     private Launcher() {
@@ -459,6 +460,19 @@ public final class Launcher {
         argv.add(request.path);
         argv.addAll(request.command.subList(1, request.command.size()));
         return argv;
+    }
+
+    /**
+     * setsid(1) (util-linux), by its absolute path in fixed system
+     * directories: an overlap restart under systemd starts the new JVM
+     * through setsid -f, which forks it and exits, so that systemd adopts it.
+     */
+    public static byte[] setsidPath() throws JRestartException {
+        for (String candidate : SETSID) {
+            if (executableErrno(bytes(candidate)) == 0) return bytes(candidate);
+        }
+        throw JRestartException.errno(ENOENT, "setsid (util-linux), for an overlap restart under systemd, in "
+                + String.join(" or ", SETSID));
     }
 
     public static byte[] sleepPath() throws JRestartException {

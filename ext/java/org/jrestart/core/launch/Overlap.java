@@ -53,23 +53,33 @@ public final class Overlap {
         INTERRUPTED
     }
 
+    /** The new JVM as this JVM's child; null when its manager adopted it (adopted). */
     private final Child child;
+    /** The new JVM's pid; -1 when it exited before it could be found. */
+    private final int pid;
     private int readyFd;
+    /** The ready pipe ended without a byte: nothing holds its other end any more. */
+    private boolean ended;
     private final Tail tail = new Tail();
     private final Thread[] pumps;
 
-    private Overlap(Child child, int readyFd, int outFd, int errFd) {
+    private Overlap(Child child, int pid, int readyFd, int outFd, int errFd) {
         this.child = child;
+        this.pid = pid;
         this.readyFd = readyFd;
-        this.pumps = new Thread[] {pump(outFd, 1, child.pid), pump(errFd, 2, child.pid)};
+        this.pumps = new Thread[] {pump(outFd, 1, pid), pump(errFd, 2, pid)};
     }
 
     /**
      * Starts request's program beside this process (LaunchRequest.beside),
      * stdin from fd stdin (the inherited channel, or 0), its stdout and
-     * stderr through this JVM. Nothing is left open when it throws.
+     * stderr through this JVM. adopted: through setsid -f, which forks it
+     * and exits, so that this JVM's parent (systemd) adopts it at once: it
+     * takes as the unit's main process (MAINPID=) only a process of its own,
+     * and would SIGKILL any other on the unit's stop, without waiting for it.
+     * Nothing is left open when it throws.
      */
-    public static Overlap start(LaunchRequest request, int stdin) throws JRestartException {
+    public static Overlap start(LaunchRequest request, int stdin, boolean adopted) throws JRestartException {
         int[] opened = new int[7];
         Arrays.fill(opened, -1);
         try {
@@ -93,8 +103,18 @@ public final class Overlap {
                         Proc.selfPid() + ":" + ready[1] + ":" + savedOut + ":" + savedErr);
                 LaunchRequest beside = request.keeping(ready[1], savedOut, savedErr)
                         .beside(new int[] {in, out[1], err[1]}, env);
-                Child child = Launcher.launch(beside, -1);
-                Overlap overlap = new Overlap(child, ready[0], out[0], err[0]);
+                Overlap overlap;
+                if (adopted) {
+                    Child setsid = Launcher.launch(beside.through(Launcher.setsidPath(), "-f"), -1);
+                    Native.LIBC.close(ready[1]);
+                    opened[1] = -1;
+                    String how = awaitSetsid(setsid);
+                    if (how != null) throw JRestartException.state("setsid -f, starting the new JVM, " + how);
+                    overlap = new Overlap(null, Proc.holderOf(ready[0]), ready[0], out[0], err[0]);
+                } else {
+                    Child child = Launcher.launch(beside, -1);
+                    overlap = new Overlap(child, child.pid, ready[0], out[0], err[0]);
+                }
                 opened[0] = opened[2] = opened[4] = -1;
                 return overlap;
             } finally {
@@ -103,6 +123,21 @@ public final class Overlap {
             }
         } finally {
             for (int fd : opened) if (fd >= 0) Native.LIBC.close(fd);
+        }
+    }
+
+    /** Waits for setsid -f, which exits once it has forked; null when it did, else what went wrong. */
+    private static String awaitSetsid(Child setsid) {
+        try (Wakeup wakeup = new Wakeup()) {
+            if (!setsid.await(TimeUnit.SECONDS.toNanos(10), wakeup)) {
+                Native.LIBC.kill(setsid.pid, SIGKILL);
+                setsid.await(TimeUnit.SECONDS.toNanos(10), wakeup);
+                return "did not exit within 10 s";
+            }
+            int raw = setsid.status();
+            return raw == 0 ? null : "failed (wait status " + raw + ")";
+        } catch (JRestartException e) {
+            return "cannot be waited for: " + e.getMessage();
         }
     }
 
@@ -159,7 +194,31 @@ public final class Overlap {
     }
 
     public int pid() {
-        return child.pid;
+        return pid;
+    }
+
+    /** Whether the new JVM has exited (adopted: its ready pipe ended, and it is gone or a zombie). */
+    private boolean exited() {
+        if (child != null) return child.isDone();
+        return ended && !alive(pid);
+    }
+
+    private static boolean alive(int pid) {
+        if (pid <= 0) return false;
+        String stat = Proc.read("/proc/" + pid + "/stat");
+        return stat != null && !stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("Z");
+    }
+
+    /**
+     * The new JVM's parent pid now: once its manager adopted it, the same as
+     * this JVM's parent; -1 when it is gone.
+     */
+    public int parentOfNew() {
+        if (pid <= 0) return -1;
+        String stat = Proc.read("/proc/" + pid + "/stat");
+        if (stat == null) return -1;
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 1).trim().split(" ");
+        return fields.length > 1 ? Integer.parseInt(fields[1]) : -1;
     }
 
     /**
@@ -192,7 +251,10 @@ public final class Overlap {
                         return Outcome.READY;
                     }
                     // The end of the pipe without a byte: the new JVM (or whatever held the pipe) is gone.
-                    if (r == 0) closeReady();
+                    if (r == 0) {
+                        ended = true;
+                        closeReady();
+                    }
                 }
             } else {
                 try {
@@ -202,7 +264,7 @@ public final class Overlap {
                     Thread.currentThread().interrupt();
                 }
             }
-            if (child.isDone()) return Outcome.EXITED;
+            if (exited()) return Outcome.EXITED;
             if (wakeup.woken() || Thread.currentThread().isInterrupted()) return Outcome.INTERRUPTED;
             if (System.nanoTime() - deadline >= 0) return Outcome.TIMEOUT;
         }
@@ -219,10 +281,10 @@ public final class Overlap {
      */
     public String abandon() {
         if (readyFd >= 0) closeReady();
-        if (!child.isDone()) {
-            Native.LIBC.kill(child.pid, SIGTERM);
+        if (child != null ? !child.isDone() : alive(pid)) {
+            Native.LIBC.kill(pid, SIGTERM);
             if (!awaitQuietly(TimeUnit.MILLISECONDS.toNanos(TERM_GRACE_MILLIS))) {
-                Native.LIBC.kill(child.pid, SIGKILL);
+                Native.LIBC.kill(pid, SIGKILL);
                 awaitQuietly(TimeUnit.SECONDS.toNanos(10));
             }
         }
@@ -238,13 +300,30 @@ public final class Overlap {
     }
 
     private boolean awaitQuietly(long nanos) {
-        try (Wakeup wakeup = new Wakeup()) {
-            return child.await(nanos, wakeup);
+        if (child != null) {
+            try (Wakeup wakeup = new Wakeup()) {
+                return child.await(nanos, wakeup);
+            }
         }
+        // Adopted: its manager reaps it; gone (or a zombie) is enough.
+        long deadline = System.nanoTime() + nanos;
+        while (alive(pid)) {
+            if (System.nanoTime() - deadline >= 0) return false;
+            try {
+                Thread.sleep(SLICE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !alive(pid);
+            }
+        }
+        return true;
     }
 
     /** How the new JVM ended, in words ("exited with status 3", "killed by SIGKILL"), or that it still runs. */
     public String status() {
+        if (child == null) {
+            return alive(pid) ? "still running" : "exited (systemd, which adopted it, has its exit status: journalctl)";
+        }
         if (!child.isDone()) return "still running";
         int raw;
         try {
@@ -319,7 +398,11 @@ public final class Overlap {
         } catch (NumberFormatException e) {
             return null;
         }
-        if (handed[0] <= 1 || Proc.parentPid() != handed[0] || handed[1] < 3) return null;
+        // Its parent, or (adopted by the manager) the process that holds the other end of the ready pipe.
+        if (handed[0] <= 1 || handed[1] < 3
+                || Proc.parentPid() != handed[0] && !Proc.shares(handed[0], handed[1])) {
+            return null;
+        }
         try {
             if (Descriptors.fstat(handed[1]).type() != FileType.FIFO) return null;
         } catch (JRestartException e) {

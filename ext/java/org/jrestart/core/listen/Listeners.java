@@ -160,7 +160,15 @@ public final class Listeners {
         if (pid == null) return false;
         if (pid.equals(String.valueOf(self))) return true;
         String overlap = env.get(OVERLAP_VARIABLE);
-        return overlap != null && overlap.startsWith(pid + ":") && pid.equals(String.valueOf(Proc.parentPid()));
+        if (overlap == null || !overlap.startsWith(pid + ":")) return false;
+        if (pid.equals(String.valueOf(Proc.parentPid()))) return true;
+        // Adopted by the manager at once (under systemd): the old JVM holds the ready pipe's other end.
+        String[] fields = overlap.split(":");
+        try {
+            return fields.length > 1 && Proc.shares(Integer.parseInt(pid), Integer.parseInt(fields[1]));
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /**

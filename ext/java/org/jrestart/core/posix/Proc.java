@@ -37,6 +37,49 @@ public final class Proc {
         }
     }
 
+    /**
+     * Whether process pid has a descriptor open on what this process's fd is
+     * open on (the same pipe, socket or file, by /proc's link names): how a
+     * JVM started beside another proves which one started it, whoever its
+     * parent is now.
+     */
+    public static boolean shares(int pid, int fd) {
+        String mine = link("/proc/self/fd/" + fd);
+        if (mine == null) return false;
+        File[] fds = new File("/proc/" + pid + "/fd").listFiles();
+        if (fds == null) return false;
+        for (File f : fds) {
+            if (mine.equals(link(f.getPath()))) return true;
+        }
+        return false;
+    }
+
+    /** The pid of a process other than this one with a descriptor open on what fd is open on; -1 if none. */
+    public static int holderOf(int fd) throws JRestartException {
+        String mine = link("/proc/self/fd/" + fd);
+        int self = selfPid();
+        File[] processes = new File("/proc").listFiles();
+        if (mine == null || processes == null) return -1;
+        for (File process : processes) {
+            String name = process.getName();
+            if (!name.matches("[0-9]+") || Integer.parseInt(name) == self) continue;
+            File[] fds = new File(process, "fd").listFiles();
+            if (fds == null) continue;
+            for (File f : fds) {
+                if (mine.equals(link(f.getPath()))) return Integer.parseInt(name);
+            }
+        }
+        return -1;
+    }
+
+    private static String link(String path) {
+        try {
+            return Files.readSymbolicLink(Paths.get(path)).toString();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
     /** A small file's text (a /proc file), or null when it cannot be read. */
     public static String read(String path) {
         try {
