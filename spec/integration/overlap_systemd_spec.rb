@@ -131,7 +131,8 @@ RSpec.describe "an overlap restart under a real systemd (systemd-nspawn)", :syst
   it "a unit that is not Type=notify is refused before anything starts, naming what to set" do
     unit, old_pid = start_unit("jrestart-overlap-simple", type: "simple")
     refusal = "raised JRestart::Error: overlap restart refused: systemd takes the new JVM as #{unit.service}'s main " \
-              "process only from a Type=notify unit's main process (MAINPID=); set Type=notify (it is Type=simple) " \
+              "process only from a Type=notify unit's main process (MAINPID=); set Type=notify (it is Type=simple; " \
+              "NotifyAccess is then main unless set otherwise) " \
               "in its [Service] section, and call JRestart.ready! once the service is up (it sends READY=1)"
     expect(body(unit.port, "/plan")).to eq(refusal)
     expect(body(unit.port, "/restart-now")).to eq(refusal)

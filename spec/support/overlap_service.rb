@@ -53,6 +53,11 @@ JRestart.on_restart do |restart|
   say.call("drained")
 end
 at_exit { say.call("at_exit") }
+# A manager's stop (systemctl stop, the init script's) sends SIGTERM; JRuby runs at_exit handlers only for an exit.
+Signal.trap("TERM") do
+  say.call("term")
+  exit 143
+end
 
 def answer(client, body)
   client.write("HTTP/1.0 200 OK\r\nContent-Length: #{body.bytesize}\r\nConnection: close\r\n\r\n#{body}")

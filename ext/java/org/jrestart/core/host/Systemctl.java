@@ -105,16 +105,16 @@ public final class Systemctl {
         String out = show(unit, user, false, "Type", "NotifyAccess");
         String type = property(out, "Type");
         String access = property(out, "NotifyAccess");
-        List<String> missing = new ArrayList<String>();
-        if (!type.equals("notify") && !type.equals("notify-reload")) missing.add("Type=notify (it is Type=" + type + ")");
-        if (!access.equals("main") && !access.equals("exec") && !access.equals("all")) {
-            missing.add("NotifyAccess=main (it is NotifyAccess=" + access + ")");
+        String missing = null;
+        if (!type.equals("notify") && !type.equals("notify-reload")) {
+            missing = "Type=notify (it is Type=" + type + "; NotifyAccess is then main unless set otherwise)";
+        } else if (!access.equals("main") && !access.equals("exec") && !access.equals("all")) {
+            missing = "NotifyAccess=main (it is NotifyAccess=" + access + ")";
         }
-        if (!missing.isEmpty()) {
+        if (missing != null) {
             throw JRestartException.state("overlap restart refused: systemd takes the new JVM as " + unit + "'s main"
-                    + " process only from a Type=notify unit's main process (MAINPID=); set " + String.join(" and ",
-                    missing) + " in its [Service] section, and call JRestart.ready! once the service is up (it sends"
-                    + " READY=1)");
+                    + " process only from a Type=notify unit's main process (MAINPID=); set " + missing + " in its"
+                    + " [Service] section, and call JRestart.ready! once the service is up (it sends READY=1)");
         }
         if (!notifySocket) {
             throw JRestartException.state("overlap restart refused: " + unit + " is Type=" + type + " but this JVM"
