@@ -11,8 +11,9 @@ module JRestartBench
   # `bin/rake bench:restart`: what a restart costs the service's clients. A
   # client connects every 10 ms to bench/downtime_service.rb, asks for an
   # answer and waits for it, while the service restarts; side by side in one
-  # run: in place with the listener handed over, in place rebinding, and the
-  # init script's restart under start-stop-daemon. Per row, medians over the
+  # run: in place with the listener handed over, in place rebinding, the
+  # init script's restart under start-stop-daemon, and the overlap restart
+  # (the new JVM beside the old one, which goes once the new one is ready). Per row, medians over the
   # rounds of: connects refused, connects that failed otherwise, the longest
   # wait for an answer, restart request → the new JVM's first answer, and the
   # new JVM's own boot (JVM start → listening), the floor of any restart that
@@ -27,7 +28,8 @@ module JRestartBench
     ROWS = {
       "in place, listener handed over" => { restart: "in_place", listen: "handover" },
       "in place, rebinding" => { restart: "in_place", listen: "rebind" },
-      "init.d restart command" => { restart: "command", listen: "rebind" }
+      "init.d restart command" => { restart: "command", listen: "rebind" },
+      "overlap, new JVM beside the old" => { restart: "overlap", listen: "handover" }
     }.freeze
     MEASURES = {
       refused: "connects refused",
@@ -73,7 +75,7 @@ module JRestartBench
         begin
           measure(port)
         ensure
-          stop(service)
+          stop(service, port)
         end
       end
     end
@@ -94,9 +96,15 @@ module JRestartBench
       service
     end
 
-    def stop(service)
+    def stop(service, port)
       if service.is_a?(Integer)
-        Process.kill(:KILL, service)
+        # After an overlap the JVM serving is not the one started here (which has exited): both go.
+        serving = JRestartSpec::Loopback.ask(port, "pid")
+        [service, serving && Integer(serving)].compact.uniq.each do |pid|
+          Process.kill(:KILL, pid)
+        rescue Errno::ESRCH
+          nil
+        end
         Process.wait(service)
       elsif !service.stop
         raise Failure, "processes of the init.d service were left running (#{service.dir})"

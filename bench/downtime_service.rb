@@ -5,7 +5,9 @@
 # from JRestart.listen (handed to the next JVM across an exec in place), rebind
 # from TCPServer.new (closed by the exec, bound again by the next JVM).
 # DOWNTIME_RESTART=in_place restarts with reexec!, command with restart! (the
-# init script's restart, from JRESTART_COMMAND).
+# init script's restart, from JRESTART_COMMAND), overlap with restart!(overlap:
+# true): the new JVM beside this one, which stops accepting (its restart hook)
+# once the new one has said JRestart.ready!.
 require "socket"
 require "securerandom"
 require "jrestart"
@@ -19,10 +21,18 @@ server = if ENV.fetch("DOWNTIME_LISTEN") == "handover"
 # The JVM's own start, not this generation's first line: an exec in place starts a new JVM.
 boot_ms = (Time.now.to_f * 1000).round - java.lang.management.ManagementFactory.getRuntimeMXBean.getStartTime
 token = SecureRandom.hex(6)
-in_place = ENV.fetch("DOWNTIME_RESTART") == "in_place"
+how = ENV.fetch("DOWNTIME_RESTART")
+if how == "overlap"
+  JRestart.on_restart { server.close }
+  JRestart.ready!
+end
 
 loop do
-  client = server.accept
+  client = begin
+    server.accept
+  rescue IOError
+    break # the overlap's restart hook closed it: the new JVM serves, this one stops
+  end
   Thread.new(client) do |socket|
     case socket.gets&.chomp
     when "pid" then socket.puts(Process.pid)
@@ -30,7 +40,11 @@ loop do
     when "restart"
       socket.puts("restarting")
       socket.close
-      in_place ? JRestart.reexec! : JRestart.restart!
+      case how
+      when "in_place" then JRestart.reexec!
+      when "overlap" then JRestart.restart!(overlap: true)
+      else JRestart.restart!
+      end
     end
   rescue IOError, SystemCallError
     nil
@@ -38,3 +52,4 @@ loop do
     socket.close unless socket.closed?
   end
 end
+sleep

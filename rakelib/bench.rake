@@ -27,7 +27,7 @@ task bench: [:compile, floor, chart_classpath] do
 end
 
 namespace :bench do
-  desc "What a restart costs the clients: refused connects and waits, handover vs rebinding vs init.d (ROUNDS=3)"
+  desc "What a restart costs the clients: refused connects and waits, handover vs rebinding vs init.d vs overlap (ROUNDS=3)"
   task restart: [:compile, chart_classpath] do
     require_relative "../bench/downtime"
     ok = JRestartBench::Downtime.run(rounds: Integer(ENV.fetch("ROUNDS", "3")),
