@@ -30,6 +30,14 @@ RSpec.configure do |config|
   # Examples that kill a service adopt its orphans, so that they can reap them
   # too. Only those: an init script's daemons must stay the init's orphans,
   # or start-stop-daemon would wait on zombies this JVM has not reaped yet.
+  # Examples that plan restarts with no command must not find a JRESTART_COMMAND the shell running the suite set.
+  config.around(:each, :without_restart_command) do |example|
+    saved = ENV.delete("JRESTART_COMMAND")
+    example.run
+  ensure
+    saved ? ENV["JRESTART_COMMAND"] = saved : ENV.delete("JRESTART_COMMAND")
+  end
+
   config.around(:each, :subreaper) do |example|
     JRestartSpec::Processes.subreaper(true)
     example.run

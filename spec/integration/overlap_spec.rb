@@ -21,17 +21,7 @@ RSpec.describe "an overlap restart" do
 
   # Processes that carry this example's marker (zombies are not).
   def leftovers(marker)
-    needle = "JRESTART_OVERLAP_SPEC=#{marker}\0"
-    Dir.glob("/proc/[0-9]*").filter_map do |proc_dir|
-      pid = File.basename(proc_dir).to_i
-      next if pid == Process.pid
-      next unless File.binread("#{proc_dir}/environ").include?(needle)
-      next if File.read("#{proc_dir}/stat").split(") ", 2).last.start_with?("Z")
-
-      pid
-    rescue SystemCallError
-      nil
-    end
+    JRestartSpec::Supervised.marked(marker)
   end
 
   # Starts the overlap service on its own (no manager), yields [port, first pid]; kills whatever of it is left.
@@ -43,7 +33,7 @@ RSpec.describe "an overlap restart" do
       marker = dir
       child = JRestart.launch(*JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), OVERLAP_SCRIPT,
                               env: { "DEMO_PORT" => port.to_s, "OVERLAP_LOG" => @events,
-                                     "JRESTART_OVERLAP_SPEC" => marker, **env }, log: @log)
+                                     "JRESTART_DEMO_DIR" => marker, **env }, log: @log)
       begin
         first = wait_until(timeout: 120, interval: 0.2, message: "the overlap service") do
           answer = request(port)

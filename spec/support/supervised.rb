@@ -142,6 +142,11 @@ module JRestartSpec
 
     # Processes of this run still alive (zombies are not).
     def leftovers
+      self.class.marked(dir)
+    end
+
+    # Processes alive (zombies are not) whose environment has JRESTART_DEMO_DIR=dir (marker's value).
+    def self.marked(dir)
       needle = "JRESTART_DEMO_DIR=#{dir}\0"
       Dir.glob("/proc/[0-9]*").filter_map do |proc_dir|
         pid = File.basename(proc_dir).to_i

@@ -3,14 +3,7 @@
 # overlap: and ready! (issue 19): what plan(overlap: true) says, and bad input
 # refused before anything starts. The restarts themselves are in
 # spec/integration/overlap_spec.rb and overlap_systemd_spec.rb.
-RSpec.describe "overlap:" do
-  around do |example|
-    saved = ENV.delete("JRESTART_COMMAND")
-    example.run
-  ensure
-    saved ? ENV["JRESTART_COMMAND"] = saved : ENV.delete("JRESTART_COMMAND")
-  end
-
+RSpec.describe "overlap:", :without_restart_command do
   # Processes whose parent is this JVM: an overlap that starts nothing leaves this list as it was.
   def my_children
     Dir.glob("/proc/[0-9]*/stat").filter_map do |stat|

@@ -3,14 +3,7 @@
 require "socket"
 require_relative "../../support/jruby"
 
-RSpec.describe "JRestart.plan" do
-  around do |example|
-    saved = ENV.delete("JRESTART_COMMAND")
-    example.run
-  ensure
-    saved ? ENV["JRESTART_COMMAND"] = saved : ENV.delete("JRESTART_COMMAND")
-  end
-
+RSpec.describe "JRestart.plan", :without_restart_command do
   before(:all) { @server = TCPServer.new("127.0.0.1", 0) }
   after(:all) { @server.close }
 

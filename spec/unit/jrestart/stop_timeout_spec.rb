@@ -3,14 +3,7 @@
 # stop_timeout: (issue 18): how long the orderly stop before an exec in place
 # may take. Bad values are refused before anything stops: this runtime's stop
 # (a parked thread that runs its at_exit handlers) is still waiting afterwards.
-RSpec.describe "stop_timeout:" do
-  around do |example|
-    saved = ENV.delete("JRESTART_COMMAND")
-    example.run
-  ensure
-    saved ? ENV["JRESTART_COMMAND"] = saved : ENV.delete("JRESTART_COMMAND")
-  end
-
+RSpec.describe "stop_timeout:", :without_restart_command do
   # This runtime's stop thread, parked until a stop begins.
   def stop_threads
     java.lang.Thread.all_stack_traces.key_set.select { |t| t.name.start_with?("jrestart stop: ") && t.alive? }

@@ -352,48 +352,49 @@ public final class RestartRecord {
          */
         public void stillRunning(List<String> names) {
             if (names.isEmpty()) return;
-            try {
-                directory.locked(key, new StateDirectory.Locked<Void>() {
-                    @Override
-                    public Void run() throws IOException {
-                        Properties now = read(file);
-                        if (now == null || !id.equals(now.getProperty("id"))) return null;
-                        int n = Math.min(names.size(), STILL_RUNNING_LIMIT);
-                        now.setProperty("still_running.size", String.valueOf(n));
-                        for (int i = 0; i < n; i++) {
-                            String name = names.get(i);
-                            now.setProperty("still_running." + i,
-                                    name.length() > NAME_LIMIT ? name.substring(0, NAME_LIMIT) : name);
-                        }
-                        StateDirectory.write(file, bytes(now));
-                        return null;
-                    }
-                });
-            } catch (IOException | JRestartException | RuntimeException e) {
-                Warnings.warn("what still ran at the stop timeout cannot be recorded in " + file + ": " + e.getMessage());
-            }
+            amend("what still ran at the stop timeout", stillRunningFields(names));
         }
 
         /**
          * An overlap restart's old JVM, at the end of its stop: how long both
          * JVMs ran, and what still ran at the stop timeout (as stillRunning).
          */
-        public void overlapEnded(final List<String> names, final double seconds) {
+        public void overlapEnded(List<String> names, double seconds) {
+            Map<String, String> fields = stillRunningFields(names);
+            fields.put("overlap_ms", String.valueOf(Math.max(0, Math.round(seconds * 1000))));
+            amend("how long the overlap lasted", fields);
+        }
+
+        private static Map<String, String> stillRunningFields(List<String> names) {
+            Map<String, String> fields = new LinkedHashMap<String, String>();
+            if (names.isEmpty()) return fields;
+            int n = Math.min(names.size(), STILL_RUNNING_LIMIT);
+            fields.put("still_running.size", String.valueOf(n));
+            for (int i = 0; i < n; i++) {
+                String name = names.get(i);
+                fields.put("still_running." + i, name.length() > NAME_LIMIT ? name.substring(0, NAME_LIMIT) : name);
+            }
+            return fields;
+        }
+
+        /** Sets fields in this restart's record (if it is still this one's), under the lock; a failure is said. */
+        private void amend(String what, final Map<String, String> fields) {
             try {
                 directory.locked(key, new StateDirectory.Locked<Void>() {
                     @Override
                     public Void run() throws IOException {
                         Properties now = read(file);
                         if (now == null || !id.equals(now.getProperty("id"))) return null;
-                        now.setProperty("overlap_ms", String.valueOf(Math.max(0, Math.round(seconds * 1000))));
+                        for (Map.Entry<String, String> field : fields.entrySet()) {
+                            now.setProperty(field.getKey(), field.getValue());
+                        }
                         StateDirectory.write(file, bytes(now));
                         return null;
                     }
                 });
             } catch (IOException | JRestartException | RuntimeException e) {
-                Warnings.warn("how long the overlap lasted cannot be recorded in " + file + ": " + e.getMessage());
+                Warnings.warn(what + " cannot be recorded in " + file + ": " + e.getMessage());
             }
-            stillRunning(names);
         }
 
         /** The restart did not happen: the record of the one before is what stays. */
