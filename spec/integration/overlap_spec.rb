@@ -67,7 +67,7 @@ RSpec.describe "an overlap restart" do
       lines = events
       expect(lines).to include("#{fresh} ready told=true again=false", "#{old_pid} hook overlap", "#{old_pid} drained",
                                "#{old_pid} at_exit")
-      expect(lines.index("#{fresh} ready told=true again=false")).to be < lines.index("#{old_pid} hook overlap")
+      expect(lines.index("#{fresh} calling ready!")).to be < lines.index("#{old_pid} hook overlap")
       expect(lines.grep(/\A#{fresh} listening \h+ inherited=1 parent=#{old_pid}\z/)).not_to be_empty
 
       record = JSON.parse(body(port, "/record"))

@@ -74,6 +74,8 @@ def restart_options(query)
 end
 
 unless ENV["OVERLAP_HANG"] == "1"
+  # Said before: the old JVM may run its hook before ready! has returned here.
+  say.call("calling ready!")
   told = JRestart.ready!
   say.call("ready told=#{told} again=#{JRestart.ready!}")
 end

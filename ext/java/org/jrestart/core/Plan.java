@@ -735,6 +735,7 @@ public final class Plan {
         Overlap beside = null;
         boolean handedOver = false;
         boolean vetoed = false;
+        boolean stopping = false;
         try {
             Reexec.checkImage(path, command.get(0));
             if (directory != null) {
@@ -790,8 +791,19 @@ public final class Plan {
                     written.overlapEnded(all, (System.nanoTime() - began) / 1e9);
                 }
             });
-            throw new AssertionError("Runtime.exit returned");
+            // The JVM exits on a thread of its own; this one only waits, so that a host tearing its runtime down
+            // (which kills this thread through the wakeup) does not hold the exit up.
+            while (!wakeup.woken() && !Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            stopping = true;
+            throw JRestartException.state("this JVM is stopping: the new JVM (pid " + beside.pid() + ") serves now");
         } catch (JRestartException | RuntimeException e) {
+            if (stopping) throw e;
             if (handedOver) takeBack();
             if (beside != null) beside.abandon();
             if (record != null) record.rollback();

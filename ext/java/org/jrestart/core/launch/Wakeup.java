@@ -42,7 +42,8 @@ public final class Wakeup implements AutoCloseable {
         if (fd >= 0) Native.PIDFD.eventfd_read(fd, new long[1]);
     }
 
-    synchronized boolean woken() {
+    /** Whether wake() was called since the last clear(). */
+    public synchronized boolean woken() {
         return woken;
     }
 

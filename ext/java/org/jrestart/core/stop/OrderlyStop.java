@@ -212,7 +212,11 @@ public final class OrderlyStop {
     /**
      * The stop, then exit with status 0 (an overlap restart's old JVM, once
      * the new one took over): last runs at the end of the shutdown, told
-     * what still ran. Throws only when the JVM is already shutting down.
+     * what still ran. Returns once the exit has begun, on a thread of its
+     * own: the caller may be a thread of a JRuby runtime that the host tears
+     * down in its shutdown hook (a webapp's destroy), which joins that
+     * runtime's threads, and an exit waits for every hook. Throws only when
+     * the JVM is already shutting down.
      */
     public static void stopAndExit(long deadline, Exec last) throws JRestartException {
         stop(deadline, last, 0, "jrestart overlap handed over");
@@ -259,6 +263,17 @@ public final class OrderlyStop {
         Set<Thread> second = new HashSet<Thread>(Thread.getAllStackTraces().keySet());
         second.add(hook);
         if (!shuttingDown()) known.compareAndSet(first, second);
+        if (status == 0) {
+            Thread exit = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    Runtime.getRuntime().exit(0);
+                }
+            }, "jrestart exit");
+            exit.setContextClassLoader(null);
+            exit.start();
+            return;
+        }
         // Never returns: this thread ends with the exec or the exit.
         Thread.currentThread().setContextClassLoader(null);
         Runtime.getRuntime().exit(status);
