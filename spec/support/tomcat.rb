@@ -61,6 +61,8 @@ module JRestartSpec
     end
 
     attr_reader :base, :port, :marker, :log, :pid
+    # The port of a Tomcat that something else (a .socket unit) starts.
+    attr_writer :port
 
     # A CATALINA_BASE in a new tmp dir (under tmp: a directory the container's
     # unprivileged user can read, say): CATALINA_HOME's conf/ with the spec's
@@ -98,6 +100,13 @@ module JRestartSpec
       server_xml = File.join(@base, "conf", "server.xml")
       xml = File.read(server_xml)
       File.write(server_xml, xml.sub(/(<Server [^>]*>)/) { "#{Regexp.last_match(1)}\n  <Listener className=\"OverlapListener\"/>" })
+    end
+
+    # lib/'s jruby-complete.jar pointed at path: where another file system (a container) has the jar.
+    def jruby_jar_at(path)
+      link = File.join(@base, "lib", "jruby-complete.jar")
+      File.unlink(link)
+      File.symlink(path, link)
     end
 
     # The environment and catalina.sh command of this Tomcat (port: its
