@@ -213,9 +213,17 @@ RSpec.describe "a real Tomcat 10.1 as a Type=notify unit with a .socket unit, re
     @tomcat = JRestartSpec::Tomcat.new(overlap: true, tmp: @container.path("/var/lib/jrestart-tomcat"))
     @tomcat.jruby_jar_at(File.join(JRestartSpec::Nspawn::JRUBY_DIR, File.basename(JRestartSpec::Tomcat.jruby_jar)))
     @tomcat.port = JRestartSpec::Loopback.free_port
-    @container.run!("chown", "-R", user, inside.call(@tomcat.base)) if user
+    home = JRestartSpec::Tomcat.home
+    if user
+      @container.run!("chown", "-R", user, inside.call(@tomcat.base))
+      # Tomcat's tarball keeps its files from others (mode 640/750, root's): a copy the user can read.
+      home = "/var/lib/jrestart-tomcat/home-#{user}"
+      @container.run!("cp", "-a", JRestartSpec::Tomcat.home, home) unless @container.run("test", "-d", home).last.success?
+      @container.run!("chmod", "-R", "o+rX", home)
+    end
     env = @tomcat.environment.merge("JAVA_HOME" => File.dirname(File.dirname(JRestartSpec::Nspawn::JAVA)),
-                                    "JRESTART_LIMIT" => "off").transform_values { |v| inside.call(v) }
+                                    "JRESTART_LIMIT" => "off", "CATALINA_HOME" => home)
+                 .transform_values { |v| inside.call(v) }
     log = inside.call(@tomcat.log)
     @container.install_unit("#{name}.socket", <<~UNIT)
       [Socket]
@@ -231,7 +239,7 @@ RSpec.describe "a real Tomcat 10.1 as a Type=notify unit with a .socket unit, re
       [Service]
       Type=notify
       NotifyAccess=main
-      ExecStart=#{JRestartSpec::Tomcat.home}/bin/catalina.sh run
+      ExecStart=#{home}/bin/catalina.sh run
       StandardInput=socket
       StandardOutput=append:#{log}
       StandardError=append:#{log}
@@ -244,7 +252,11 @@ RSpec.describe "a real Tomcat 10.1 as a Type=notify unit with a .socket unit, re
     service = "#{name}.service"
     @started = service
     started_at = now
-    @container.systemctl("start", service)
+    begin
+      @container.systemctl("start", service)
+    rescue RuntimeError => e
+      raise "#{e.message}\n#{@container.journal(service)}\n#{@tomcat.output}"
+    end
     state = show(service)
     answer = info
     expect(state).to include("ActiveState" => "active", "SubState" => "running"), @container.journal(service)
@@ -292,5 +304,22 @@ RSpec.describe "a real Tomcat 10.1 as a Type=notify unit with a .socket unit, re
 
   it "a User=#{JRestartSpec::Nspawn::USER} unit: the same" do
     overlap_and_stop("jrestart-tomcat-user", user: JRestartSpec::Nspawn::USER)
+  end
+
+  it "a new Tomcat failing at boot leaves the unit active on the old one (0 refused, NRestarts 0), and the " \
+     "plugin page reports restart!'s error with its output" do
+    service, old = start_unit("jrestart-tomcat-fail")
+    prober = JRestartSpec::Prober.new { info }
+    sleep 0.3
+    status, reply = @tomcat.get("/plugin/restart?overlap=now&fail=1", timeout: 180)
+    sleep 0.5
+    results = prober.stop
+    report("Tomcat unit, new JVM failing at boot: #{results.size} requests, " \
+           "#{results.count { |r| !r.is_a?(Array) }} not answered; #{reply.lines.first.to_s[0, 160]}")
+    expect(status).to eq(200)
+    expect(reply).to match(/\Araised JRestart::Error: the new JVM \(pid (\d+)\) exited before it was ready: exited \(systemd, which adopted it, has its exit status: journalctl\); this JVM goes on serving as before\. The end of its output:\n.*the configuration is broken \(TOMCAT_FAIL=1\)/m)
+    expect(results.reject { |r| r.is_a?(Array) }).to be_empty
+    expect(results.map { |r| r[1] }.uniq).to eq([old])
+    expect(show(service)).to include("MainPID" => old.to_s, "ActiveState" => "active", "NRestarts" => "0")
   end
 end

@@ -40,7 +40,8 @@ import java.nio.channels.Channel;
  * <li>before_init with TOMCAT_FAIL=1 in the environment: a Tomcat whose
  * configuration is broken, exiting 3 before it serves.</li>
  * </ul>
- * Each step appends a line to $TOMCAT_MARKER ("ready ...", "hook ...").
+ * Each step appends a line to $TOMCAT_MARKER ("ready told=BOOLEAN" with the
+ * time ready() was called, "hook OVERLAP", "failing").
  */
 public final class OverlapListener implements LifecycleListener {
     @Override
@@ -55,8 +56,10 @@ public final class OverlapListener implements LifecycleListener {
         Server server = (Server) event.getLifecycle();
         try {
             JRestart.onRestart((Restart restart) -> stopAccepting(server, restart));
+            long calling = System.currentTimeMillis();
             boolean told = JRestart.ready();
-            mark("ready told=" + told);
+            // The time of the call: the old Tomcat may run its hook before ready() returns here.
+            mark("ready told=" + told, calling);
         } catch (Exception e) {
             throw new IllegalStateException("jrestart: " + e, e);
         }
@@ -116,11 +119,15 @@ public final class OverlapListener implements LifecycleListener {
         return ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
     }
 
-    /** "WHAT PID START_MILLIS TIME_MILLIS" appended to $TOMCAT_MARKER. */
     private static void mark(String what) {
+        mark(what, System.currentTimeMillis());
+    }
+
+    /** "WHAT PID START_MILLIS TIME_MILLIS" appended to $TOMCAT_MARKER. */
+    private static void mark(String what, long millis) {
         try (Writer out = new FileWriter(System.getenv("TOMCAT_MARKER"), true)) {
             out.write(what + " " + pid() + " " + ManagementFactory.getRuntimeMXBean().getStartTime() + " "
-                    + System.currentTimeMillis() + "\n");
+                    + millis + "\n");
         } catch (IOException e) {
             System.err.println("could not write the marker: " + e);
         }
