@@ -32,7 +32,7 @@ RSpec.shared_context "an overlapping Tomcat" do
     old
   end
 
-  # [pid, start millis, time millis] of the marker line what.
+  # The marker line what of pid (OverlapListener's or MarkerListener's): [what, pid, start millis, time millis].
   def mark(what, pid)
     @tomcat.marks.find { |m| m[0] == what && m[1] == pid }
   end
@@ -175,7 +175,7 @@ RSpec.describe "a real Tomcat 10.1 restarted with restart!(overlap: true) from a
   end
 end
 
-# The same Tomcat as a root Type=notify unit of a real systemd 252 (systemd-nspawn), its listener from a
+# The same Tomcat as a Type=notify unit (root, and User=) of a real systemd 252 (systemd-nspawn), its listener from a
 # .socket unit on fd 0 (StandardInput=socket, as the README's Tomcat section shows): the first start's
 # READY=1 comes from the same JRestart.ready() call; the overlap leaves the unit active with the new JVM as
 # its MainPID, no restart counted, and systemctl stop stops the new Tomcat in order. Only on JRuby 9.4 (the
