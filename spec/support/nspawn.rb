@@ -142,8 +142,10 @@ module JRestartSpec
 
     attr_reader :leader, :state, :boot_seconds
 
-    def initialize(log_dir)
+    # binds: more host paths bound read-only at the same path inside (the cached Tomcat, say).
+    def initialize(log_dir, binds: [])
       @log_dir = log_dir
+      @binds = binds
       @jar = java.io.File.new(org.jruby.Ruby.java_class.protection_domain.code_source.location.to_uri).path
     end
 
@@ -163,7 +165,7 @@ module JRestartSpec
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       argv = ["systemd-nspawn", "-q", "-D", self.class.rootfs, "-b", "--register=no", "--keep-unit",
               "--console=pipe", "--volatile=overlay", "--bind-ro=#{WORK_TREE}",
-              "--bind-ro=#{File.dirname(@jar)}:#{JRUBY_DIR}"]
+              "--bind-ro=#{File.dirname(@jar)}:#{JRUBY_DIR}", *@binds.map { |path| "--bind-ro=#{path}" }]
       @nspawn = Process.spawn({ "PATH" => PATH }, *argv, in: "/dev/null", out: console_log, err: %i[child out])
       @leader = wait_for("the container's systemd") do
         raise Unavailable, "systemd-nspawn exited:\n#{File.read(console_log)}" if Process.waitpid(@nspawn, Process::WNOHANG)

@@ -61,12 +61,18 @@ module JRestartSpec
     end
 
     attr_reader :base, :port, :marker, :log, :pid
+    # The port of a Tomcat that something else (a .socket unit) starts.
+    attr_writer :port
 
-    # A CATALINA_BASE in a new tmp dir: CATALINA_HOME's conf/ with the spec's
-    # server.xml, jruby-complete in lib/, the webapp compiled into webapps/ROOT.
-    def initialize
+    # A CATALINA_BASE in a new tmp dir (under tmp: a directory the container's
+    # unprivileged user can read, say): CATALINA_HOME's conf/ with the spec's
+    # server.xml, jruby-complete in lib/, the webapp compiled into
+    # webapps/ROOT. overlap: also the <Server>'s OverlapListener
+    # (java/tomcat/server: JRestart.ready() once Tomcat serves, the old
+    # Tomcat's restart hook) compiled into lib/, with jrestart's jar there too.
+    def initialize(overlap: false, tmp: nil)
       @home = self.class.home
-      @base = Dir.mktmpdir("jrestart-tomcat")
+      @base = Dir.mktmpdir("jrestart-tomcat", tmp)
       @marker = File.join(@base, "destroyed.marker")
       @log = File.join(@base, "catalina.out")
       FileUtils.cp_r(File.join(@home, "conf"), @base)
@@ -74,6 +80,67 @@ module JRestartSpec
       %w[logs temp work lib].each { |dir| FileUtils.mkdir_p(File.join(@base, dir)) }
       FileUtils.ln_s(self.class.jruby_jar, File.join(@base, "lib", "jruby-complete.jar"))
       compile_webapp(File.join(@base, "webapps", "ROOT"))
+      add_overlap_listener if overlap
+    end
+
+    # jrestart's jar in lib/ (Tomcat's common class path: the listener and the
+    # webapp's JRuby then load the same jrestart classes, parent first), the
+    # listener compiled beside it (lib/ itself is on that class path), and
+    # the listener named in server.xml.
+    def add_overlap_listener
+      lib = File.join(@base, "lib")
+      jar = File.join(JRuby::LIB, "jrestart", "jrestart.jar")
+      FileUtils.ln_s(jar, File.join(lib, "jrestart.jar"))
+      classpath = [*Dir[File.join(@home, "lib", "*.jar")], File.join(@home, "bin", "tomcat-juli.jar"),
+                   self.class.jruby_jar, jar].join(File::PATH_SEPARATOR)
+      out, status = Open3.capture2e(self.class.javac, "--release", "11", "-cp", classpath, "-d", lib,
+                                    *Dir[File.join(SOURCES, "server", "*.java")])
+      raise "javac failed on the Tomcat server listener:\n#{out}" unless status.success?
+
+      server_xml = File.join(@base, "conf", "server.xml")
+      xml = File.read(server_xml)
+      File.write(server_xml, xml.sub(/(<Server [^>]*>)/) { "#{Regexp.last_match(1)}\n  <Listener className=\"OverlapListener\"/>" })
+    end
+
+    # lib/'s jruby-complete.jar pointed at path: where another file system (a container) has the jar.
+    def jruby_jar_at(path)
+      link = File.join(@base, "lib", "jruby-complete.jar")
+      File.unlink(link)
+      File.symlink(path, link)
+    end
+
+    # The environment and catalina.sh command of this Tomcat (port: its
+    # connector's, inherited: on fd 0), for starting it here or in a unit.
+    def environment(inherited: true)
+      {
+        "CATALINA_HOME" => @home, "CATALINA_BASE" => @base, "JAVA_HOME" => ENV_JAVA.fetch("java.home"),
+        "CATALINA_OPTS" => "#{JRuby::FAST_START} -Djrestart.port=#{@port} -Djrestart.inherited=#{inherited}",
+        "TOMCAT_MARKER" => @marker, "JRESTART_LIB" => JRuby::LIB, "JRESTART_TOMCAT_BASE" => @base
+      }
+    end
+
+    # The marker's lines, each split: [what, pid, start millis, time millis].
+    def marks
+      return [] unless File.exist?(@marker)
+
+      File.readlines(@marker, chomp: true).map do |line|
+        *what, pid, start, time = line.split
+        [what.join(" "), Integer(pid), Integer(start), Integer(time)]
+      end
+    end
+
+    # Processes of this Tomcat (their environment names its base), zombies left out.
+    def processes
+      needle = "JRESTART_TOMCAT_BASE=#{@base}\0"
+      Dir.glob("/proc/[0-9]*").filter_map do |dir|
+        pid = File.basename(dir).to_i
+        next unless File.binread("#{dir}/environ").include?(needle)
+        next if File.read("#{dir}/stat").split(") ", 2).last.start_with?("Z")
+
+        pid
+      rescue SystemCallError
+        nil
+      end
     end
 
     def compile_webapp(root)
@@ -93,16 +160,16 @@ module JRestartSpec
     # to Tomcat as stdin (JRuby's Process.spawn passes a TCPServer as in:);
     # without, the connector binds a free port itself (the control). pid: the
     # unshare process, ours to reap.
-    def start(inherited: true)
+    #
+    # namespace: false starts catalina.sh run as a child of this JVM (the
+    # overlap spec: no pid namespace, Tomcat's JVM is pid itself).
+    def start(inherited: true, namespace: true)
       server = TCPServer.new(HOST, 0) if inherited
       @port = inherited ? server.addr[1] : Loopback.free_port
-      environment = {
-        "CATALINA_HOME" => @home, "CATALINA_BASE" => @base, "JAVA_HOME" => ENV_JAVA.fetch("java.home"),
-        "CATALINA_OPTS" => "#{JRuby::FAST_START} -Djrestart.port=#{@port} -Djrestart.inherited=#{inherited}",
-        "TOMCAT_MARKER" => @marker, "JRESTART_LIB" => JRuby::LIB
-      }
-      command = ["unshare", "--pid", "--fork", "--mount-proc", File.join(@home, "bin", "catalina.sh"), "run"]
-      @pid = Process.spawn(environment, *command, in: server || File::NULL, %i[out err] => [@log, "a"])
+      @namespace = namespace
+      command = [*(%w[unshare --pid --fork --mount-proc] if namespace), File.join(@home, "bin", "catalina.sh"), "run"]
+      @pid = Process.spawn(environment(inherited: inherited), *command, in: server || File::NULL,
+                           %i[out err] => [@log, "a"])
       @pid
     ensure
       # Tomcat holds the listener from now on; this JVM's copy would keep the port open after Tomcat is gone.
@@ -111,6 +178,8 @@ module JRestartSpec
 
     # Tomcat's JVM (the unshare process's child), by its pid outside the namespace.
     def jvm_pid
+      return @pid unless @namespace
+
       Dir.glob("/proc/[0-9]*/stat").each do |path|
         fields = File.read(path).split(") ", 2).last.split
         return Integer(File.basename(File.dirname(path))) if Integer(fields[1]) == @pid
@@ -174,16 +243,21 @@ module JRestartSpec
     end
 
     # Kills the namespace (its PID 1 first: the kernel then kills the rest) and reaps unshare; removes the base.
+    # Without a namespace: kills every process of this Tomcat (a JVM an overlap started too) and reaps pid.
     def stop
       return FileUtils.rm_rf(@base) unless @pid
 
       jvm = jvm_pid
-      [jvm, @pid].compact.each do |pid|
+      [jvm, @pid, *(processes unless @namespace)].compact.uniq.each do |pid|
         Process.kill(:KILL, pid)
       rescue Errno::ESRCH
         nil
       end
-      Process.wait(@pid)
+      begin
+        Process.wait(@pid)
+      rescue Errno::ECHILD
+        nil # reaped by the spec already (an old JVM that exited after an overlap)
+      end
       @pid = nil
       FileUtils.rm_rf(@base)
     end

@@ -18,11 +18,27 @@ import java.util.Collections;
  * useInheritedChannel finds it. delay: lets this page answer before the
  * stop begins. ?channel=none leaves inherited_channel: out (the control).
  * Answers what the Ruby code returns, or the error it raised with status 500.
+ *
+ * ?overlap=1: restart!(overlap: true, inherited_channel: 0) instead, on a
+ * Ruby thread of its own (it returns only by raising: once the new Tomcat
+ * is ready this JVM stops and exits), answering "restarting" at once; what
+ * it raises goes to stderr. ?overlap=now: the same on this request's
+ * thread, answering "raised CLASS: MESSAGE" when it raises. &fail=1 gives
+ * the new Tomcat TOMCAT_FAIL=1 (restart!'s env:), which OverlapListener
+ * turns into an exit before it is ready.
  */
 public final class PluginServlet extends HttpServlet {
     private static final String RESTART = "JRestart.restart!(delay: 1%s)\n'restarting'\n";
 
+    private static final String OVERLAP = "JRestart.restart!(overlap: true, inherited_channel: 0%s)";
+    private static final String IN_THREAD = "Thread.new do\n  %s\nrescue Exception => e\n"
+            + "  warn \"overlap restart raised #{e.class}: #{e.message}\"\nend\n'restarting'\n";
+    private static final String NOW = "begin\n  %s\n  'returned'\nrescue Exception => e\n"
+            + "  \"raised #{e.class}: #{e.message}\"\nend\n";
+
     private ScriptingContainer ruby;
+    /** An overlap restart was asked for on a thread of its own: that thread ends in Runtime.exit. */
+    private volatile boolean overlapping;
 
     @Override
     public void init() throws ServletException {
@@ -35,9 +51,17 @@ public final class PluginServlet extends HttpServlet {
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
         String channel = "none".equals(request.getParameter("channel")) ? "" : ", inherited_channel: 0";
+        String overlap = request.getParameter("overlap");
+        String script = String.format(RESTART, channel);
+        if (overlap != null) {
+            String restart = String.format(OVERLAP,
+                    "1".equals(request.getParameter("fail")) ? ", env: { 'TOMCAT_FAIL' => '1' }" : "");
+            script = String.format("now".equals(overlap) ? NOW : IN_THREAD, restart);
+            overlapping |= !"now".equals(overlap);
+        }
         response.setContentType("text/plain");
         try {
-            Object answer = ruby.runScriptlet(String.format(RESTART, channel));
+            Object answer = ruby.runScriptlet(script);
             response.getWriter().println(answer);
         } catch (RuntimeException e) { // EvalFailedException and friends carry the Ruby error
             response.setStatus(500);
@@ -48,6 +72,9 @@ public final class PluginServlet extends HttpServlet {
     @Override
     public void destroy() {
         // A plugin tears its runtime down when Tomcat stops it: the exec in place must survive that.
-        ruby.terminate();
+        // Not after an overlap restart: restart! is then in Runtime.exit on a Ruby thread of this runtime,
+        // waiting for Tomcat's shutdown hook (this stop), and the runtime's teardown would join that thread:
+        // the old JVM would never exit. The JVM is exiting; the runtime goes with it.
+        if (!overlapping) ruby.terminate();
     }
 }
