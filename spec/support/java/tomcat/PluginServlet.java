@@ -37,8 +37,6 @@ public final class PluginServlet extends HttpServlet {
             + "  \"raised #{e.class}: #{e.message}\"\nend\n";
 
     private ScriptingContainer ruby;
-    /** An overlap restart was asked for on a thread of its own: that thread ends in Runtime.exit. */
-    private volatile boolean overlapping;
 
     @Override
     public void init() throws ServletException {
@@ -57,7 +55,6 @@ public final class PluginServlet extends HttpServlet {
             String restart = String.format(OVERLAP,
                     "1".equals(request.getParameter("fail")) ? ", env: { 'TOMCAT_FAIL' => '1' }" : "");
             script = String.format("now".equals(overlap) ? NOW : IN_THREAD, restart);
-            overlapping |= !"now".equals(overlap);
         }
         response.setContentType("text/plain");
         try {
@@ -71,10 +68,8 @@ public final class PluginServlet extends HttpServlet {
 
     @Override
     public void destroy() {
-        // A plugin tears its runtime down when Tomcat stops it: the exec in place must survive that.
-        // Not after an overlap restart: restart! is then in Runtime.exit on a Ruby thread of this runtime,
-        // waiting for Tomcat's shutdown hook (this stop), and the runtime's teardown would join that thread:
-        // the old JVM would never exit. The JVM is exiting; the runtime goes with it.
-        if (!overlapping) ruby.terminate();
+        // A plugin tears its runtime down when Tomcat stops it: the exec in place must survive that, and so must
+        // the old JVM of an overlap restart, whose restart! still waits on a thread of this runtime.
+        ruby.terminate();
     }
 }
