@@ -241,23 +241,12 @@ public final class Detect {
      * 0 where unknown.
      */
     private static int[] stat(int pid) {
-        int[] values = new int[2];
-        String stat = Proc.read("/proc/" + pid + "/stat");
-        int end = stat == null ? -1 : stat.lastIndexOf(") ");
-        if (end < 0) return values;
         // After the comm: state, ppid, pgrp, session.
-        String[] fields = stat.substring(end + 2).split(" ");
-        values[PARENT] = field(fields, 1);
-        values[SESSION] = field(fields, 3);
+        String[] fields = Proc.statFields(String.valueOf(pid));
+        int[] values = new int[2];
+        values[PARENT] = Math.max(0, Proc.number(fields, 1));
+        values[SESSION] = Math.max(0, Proc.number(fields, 3));
         return values;
-    }
-
-    private static int field(String[] fields, int index) {
-        try {
-            return fields.length > index ? Integer.parseInt(fields[index]) : 0;
-        } catch (NumberFormatException e) {
-            return 0;
-        }
     }
 
     private static List<String> lines(String text) {

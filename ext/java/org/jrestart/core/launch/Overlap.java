@@ -204,9 +204,8 @@ public final class Overlap {
     }
 
     private static boolean alive(int pid) {
-        if (pid <= 0) return false;
-        String stat = Proc.read("/proc/" + pid + "/stat");
-        return stat != null && !stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("Z");
+        String[] fields = pid <= 0 ? null : Proc.statFields(String.valueOf(pid));
+        return fields != null && !fields[0].equals("Z");
     }
 
     /**
@@ -214,11 +213,7 @@ public final class Overlap {
      * this JVM's parent; -1 when it is gone.
      */
     public int parentOfNew() {
-        if (pid <= 0) return -1;
-        String stat = Proc.read("/proc/" + pid + "/stat");
-        if (stat == null) return -1;
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 1).trim().split(" ");
-        return fields.length > 1 ? Integer.parseInt(fields[1]) : -1;
+        return pid <= 0 ? -1 : Proc.parentPid(pid);
     }
 
     /**

@@ -26,12 +26,29 @@ public final class Proc {
      * it changes when the parent exits and the process is reparented.
      */
     public static int parentPid() {
-        String stat = read("/proc/self/stat");
-        if (stat == null) return -1;
-        // The command name in parentheses may hold spaces and parentheses: the fields follow the last ')'.
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 1).trim().split(" ");
+        return number(statFields("self"), 1);
+    }
+
+    /** Process pid's parent pid, -1 when it is gone or cannot be read. */
+    public static int parentPid(int pid) {
+        return number(statFields(String.valueOf(pid)), 1);
+    }
+
+    /**
+     * The fields of /proc/PID/stat after the command name (state, ppid, pgrp,
+     * session, ...), or null when it cannot be read. The command name in
+     * parentheses may hold spaces and parentheses: the fields follow the last ')'.
+     */
+    public static String[] statFields(String pid) {
+        String stat = read("/proc/" + pid + "/stat");
+        int end = stat == null ? -1 : stat.lastIndexOf(')');
+        return end < 0 ? null : stat.substring(end + 1).trim().split(" ");
+    }
+
+    /** fields[index] as a number; -1 when it is missing or not one. */
+    public static int number(String[] fields, int index) {
         try {
-            return fields.length > 1 ? Integer.parseInt(fields[1]) : -1;
+            return fields != null && fields.length > index ? Integer.parseInt(fields[index]) : -1;
         } catch (NumberFormatException e) {
             return -1;
         }
