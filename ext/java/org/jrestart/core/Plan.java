@@ -622,7 +622,7 @@ public final class Plan {
      * VETOED and the guard forgets it.
      */
     public Child execute() throws JRestartException {
-        return execute((String) null);
+        return execute(null, (Wakeup) null);
     }
 
     /**
@@ -632,15 +632,13 @@ public final class Plan {
      * whose exec in place fails after its delay, gives the turn back.
      */
     public Child executeOnce() throws JRestartException {
-        try (Wakeup wakeup = new Wakeup()) {
-            return executeOnce(wakeup);
-        }
+        return executeOnce(null);
     }
 
     /**
      * executeOnce, where wakeup.wake() (JRuby's Thread#raise) or
      * Thread.interrupt ends an overlap restart's wait for the new JVM: it is
-     * stopped, and this throws.
+     * stopped, and this throws. wakeup may be null: Thread.interrupt only.
      */
     public Child executeOnce(Wakeup wakeup) throws JRestartException {
         refuseInTestMode();
@@ -656,12 +654,6 @@ public final class Plan {
     /** execute, with wakeup ending an overlap restart's wait (executeOnce(Wakeup)). */
     public Child execute(Wakeup wakeup) throws JRestartException {
         return execute(null, wakeup);
-    }
-
-    private Child execute(String latch) throws JRestartException {
-        try (Wakeup wakeup = new Wakeup()) {
-            return execute(latch, wakeup);
-        }
     }
 
     private Child execute(String latch, Wakeup wakeup) throws JRestartException {
@@ -728,6 +720,12 @@ public final class Plan {
      * not retried for ever. A veto stops the new JVM too, and is not counted.
      */
     private Child overlapped(long requested, Wakeup wakeup) throws JRestartException {
+        if (wakeup == null) {
+            // Only Thread.interrupt ends the wait then; the eventfd is opened here, not for every launch.
+            try (Wakeup own = new Wakeup()) {
+                return overlapped(requested, own);
+            }
+        }
         StateDirectory directory = stateDirectory();
         Guard guard = directory == null || limit.off() ? null
                 : Guard.claim(directory, guardKey(), serviceName(), limit, System.currentTimeMillis());

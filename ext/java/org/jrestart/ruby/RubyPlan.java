@@ -235,13 +235,17 @@ public final class RubyPlan extends RubyObject {
                     + " on, nothing is started; restart!, launch and reexec! record their request instead");
         }
         Child child;
-        try (Wakeup wakeup = new Wakeup()) {
-            Object done = plan.strategy() == Strategy.OVERLAP
+        try {
+            if (plan.strategy() == Strategy.OVERLAP) {
+                try (Wakeup wakeup = new Wakeup()) {
                     // Thread#raise, Thread#kill and Ctrl-C end the wait for the new JVM: it is stopped.
-                    ? context.getThread().executeTask(context, wakeup, new Overlapped(plan, once))
-                    : once ? plan.executeOnce(wakeup) : plan.execute(wakeup);
-            if (done instanceof JRestartException) throw (JRestartException) done;
-            child = (Child) done;
+                    Object done = context.getThread().executeTask(context, wakeup, new Overlapped(plan, once));
+                    if (done instanceof JRestartException) throw (JRestartException) done;
+                    child = (Child) done;
+                }
+            } else {
+                child = once ? plan.executeOnce() : plan.execute();
+            }
         } catch (JRestartException e) {
             throw Convert.failure(context.runtime, e);
         } catch (InterruptedException e) {
