@@ -468,18 +468,19 @@ public final class Launcher {
      * through setsid -f, which forks it and exits, so that systemd adopts it.
      */
     public static byte[] setsidPath() throws JRestartException {
-        for (String candidate : SETSID) {
-            if (executableErrno(bytes(candidate)) == 0) return bytes(candidate);
-        }
-        throw JRestartException.errno(ENOENT, "setsid (util-linux), for an overlap restart under systemd, in "
-                + String.join(" or ", SETSID));
+        return firstExecutable(SETSID, "setsid (util-linux), for an overlap restart under systemd");
     }
 
     public static byte[] sleepPath() throws JRestartException {
-        for (String candidate : SLEEP) {
+        return firstExecutable(SLEEP, "sleep, for delay:");
+    }
+
+    /** The first executable of candidates (absolute paths); ENOENT naming what and them when there is none. */
+    private static byte[] firstExecutable(String[] candidates, String what) throws JRestartException {
+        for (String candidate : candidates) {
             if (executableErrno(bytes(candidate)) == 0) return bytes(candidate);
         }
-        throw JRestartException.errno(ENOENT, "sleep, for delay:, in " + String.join(" or ", SLEEP));
+        throw JRestartException.errno(ENOENT, what + ", in " + String.join(" or ", candidates));
     }
 
     /**
