@@ -25,13 +25,15 @@ RSpec.describe "an overlap restart" do
   end
 
   # Starts the overlap service on its own (no manager), yields [port, first pid]; kills whatever of it is left.
-  def unmanaged(env: {})
+  # stderr: a file for the service's stderr apart from its stdout (@log).
+  def unmanaged(env: {}, stderr: nil)
     Dir.mktmpdir("jrestart-overlap") do |dir|
       port = JRestartSpec::Loopback.free_port
       @events = File.join(dir, "events.log")
       @log = File.join(dir, "service.log")
       marker = dir
-      child = JRestart.launch(*JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), OVERLAP_SCRIPT,
+      apart = stderr ? ["sh", "-c", 'exec "$@" 2>>"$0"', stderr] : []
+      child = JRestart.launch(*apart, *JRestartSpec::JRuby.command(JRestartSpec::JRuby::FAST_START), OVERLAP_SCRIPT,
                               env: { "DEMO_PORT" => port.to_s, "OVERLAP_LOG" => @events,
                                      "JRESTART_DEMO_DIR" => marker, **env }, log: @log)
       begin
@@ -98,6 +100,25 @@ RSpec.describe "an overlap restart" do
       expect(alive?(failing)).to be(false)
       expect(leftovers(marker)).to eq([old_pid])
       expect(JSON.parse(body(port, "/record"))).to be_nil
+    end
+  end
+
+  it "copies a failing new JVM's stdout and stderr to the old JVM's own when they are two files, and reports both",
+     :subreaper do
+    Dir.mktmpdir("jrestart-overlap-stderr") do |dir|
+      stderr = File.join(dir, "stderr.log")
+      unmanaged(stderr: stderr) do |port, _old_pid, _marker|
+        reply = body(port, "/restart-now?fail=1")
+        failing = Integer(events.grep(/ failing\z/).first.split.first)
+        # Two pipes read by two threads: the error has both lines, in the order they arrived.
+        expect(reply).to start_with("raised JRestart::Error: the new JVM (pid #{failing}) exited before it was ready")
+        expect(reply).to include("overlap service #{failing}: stdout before failing")
+          .and include("overlap service #{failing}: the configuration is broken (OVERLAP_FAIL=1)")
+        expect(File.read(@log)).to include("overlap service #{failing}: stdout before failing")
+        expect(File.read(@log)).not_to include("overlap service #{failing}: the configuration is broken")
+        expect(File.read(stderr)).to include("overlap service #{failing}: the configuration is broken")
+        expect(File.read(stderr)).not_to include("overlap service #{failing}: stdout before failing")
+      end
     end
   end
 

@@ -11,6 +11,7 @@ import org.jrestart.core.posix.JRestartException;
 import org.jrestart.core.posix.Linux;
 import org.jrestart.core.posix.Native;
 import org.jrestart.core.posix.Proc;
+import org.jrestart.core.posix.Stat;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -67,7 +68,8 @@ public final class Overlap {
         this.child = child;
         this.pid = pid;
         this.readyFd = readyFd;
-        this.pumps = new Thread[] {pump(outFd, 1, pid), pump(errFd, 2, pid)};
+        this.pumps = errFd < 0 ? new Thread[] {pump(outFd, 1, pid)}
+                : new Thread[] {pump(outFd, 1, pid), pump(errFd, 2, pid)};
     }
 
     /**
@@ -89,9 +91,14 @@ public final class Overlap {
             int[] out = pipe("the stdout pipe");
             opened[2] = out[0];
             opened[3] = out[1];
-            int[] err = pipe("the stderr pipe");
-            opened[4] = err[0];
-            opened[5] = err[1];
+            // One pipe when stdout and stderr are one file (a log, the journal): the tail then keeps the
+            // order the new JVM wrote its lines in, which two pipes, read by two threads, cannot.
+            boolean oneFile = sameFile(1, 2);
+            int[] err = oneFile ? out : pipe("the stderr pipe");
+            if (!oneFile) {
+                opened[4] = err[0];
+                opened[5] = err[1];
+            }
             int savedOut = Descriptors.isOpen(1) ? Launcher.duplicateAbove(1) : -1;
             opened[6] = savedOut;
             int savedErr = Descriptors.isOpen(2) ? Launcher.duplicateAbove(2) : -1;
@@ -110,10 +117,10 @@ public final class Overlap {
                     opened[1] = -1;
                     String how = awaitSetsid(setsid);
                     if (how != null) throw JRestartException.state("setsid -f, starting the new JVM, " + how);
-                    overlap = new Overlap(null, Proc.holderOf(ready[0]), ready[0], out[0], err[0]);
+                    overlap = new Overlap(null, Proc.holderOf(ready[0]), ready[0], out[0], oneFile ? -1 : err[0]);
                 } else {
                     Child child = Launcher.launch(beside, -1);
-                    overlap = new Overlap(child, child.pid, ready[0], out[0], err[0]);
+                    overlap = new Overlap(child, child.pid, ready[0], out[0], oneFile ? -1 : err[0]);
                 }
                 opened[0] = opened[2] = opened[4] = -1;
                 return overlap;
@@ -138,6 +145,16 @@ public final class Overlap {
             return raw == 0 ? null : "failed (wait status " + raw + ")";
         } catch (JRestartException e) {
             return "cannot be waited for: " + e.getMessage();
+        }
+    }
+
+    private static boolean sameFile(int a, int b) {
+        try {
+            Stat first = Descriptors.fstat(a);
+            Stat second = Descriptors.fstat(b);
+            return first.dev == second.dev && first.ino == second.ino;
+        } catch (JRestartException e) {
+            return false;
         }
     }
 
@@ -412,7 +429,7 @@ public final class Overlap {
         return handed == null ? -1 : handed[0];
     }
 
-    /** The last TAIL bytes written, from both pumps. */
+    /** The last TAIL bytes written, from every pump. */
     private static final class Tail {
         private final byte[] ring = new byte[TAIL];
         private long total;
