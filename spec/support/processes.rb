@@ -27,6 +27,21 @@ module JRestartSpec
       Prctl.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0).zero? || raise("prctl(PR_SET_CHILD_SUBREAPER) failed")
     end
 
+    # Processes alive (zombies are not), this one left out, whose environment has variable=value.
+    def self.with_environment(variable, value)
+      needle = "#{variable}=#{value}\0"
+      Dir.glob("/proc/[0-9]*").filter_map do |dir|
+        pid = File.basename(dir).to_i
+        next if pid == Process.pid
+        next unless File.binread("#{dir}/environ").include?(needle)
+        next if File.read("#{dir}/stat").split(") ", 2).last.start_with?("Z")
+
+        pid
+      rescue SystemCallError
+        nil
+      end
+    end
+
     # A field of /proc/PID/status, e.g. "SigIgn".
     def proc_status(pid, field)
       File.read("/proc/#{pid}/status")[/^#{field}:\s*(\S+)/, 1]

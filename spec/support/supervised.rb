@@ -8,6 +8,7 @@ require "socket"
 require "time"
 require "jrestart"
 require_relative "jruby"
+require_relative "processes"
 
 module JRestartSpec
   # The line protocol of the services on 127.0.0.1 that the specs, the demo
@@ -147,17 +148,7 @@ module JRestartSpec
 
     # Processes alive (zombies are not) whose environment has JRESTART_DEMO_DIR=dir (marker's value).
     def self.marked(dir)
-      needle = "JRESTART_DEMO_DIR=#{dir}\0"
-      Dir.glob("/proc/[0-9]*").filter_map do |proc_dir|
-        pid = File.basename(proc_dir).to_i
-        next if pid == Process.pid
-        next unless File.binread("#{proc_dir}/environ").include?(needle)
-        next if File.read("#{proc_dir}/stat").split(") ", 2).last.start_with?("Z")
-
-        pid
-      rescue SystemCallError
-        nil
-      end
+      Processes.with_environment("JRESTART_DEMO_DIR", dir)
     end
 
     # Stops the service and its manager; true when nothing of this run is left.

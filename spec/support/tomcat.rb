@@ -5,6 +5,7 @@ require "open3"
 require "socket"
 require "tmpdir"
 require_relative "jruby"
+require_relative "processes"
 require_relative "supervised"
 
 module JRestartSpec
@@ -131,16 +132,7 @@ module JRestartSpec
 
     # Processes of this Tomcat (their environment names its base), zombies left out.
     def processes
-      needle = "JRESTART_TOMCAT_BASE=#{@base}\0"
-      Dir.glob("/proc/[0-9]*").filter_map do |dir|
-        pid = File.basename(dir).to_i
-        next unless File.binread("#{dir}/environ").include?(needle)
-        next if File.read("#{dir}/stat").split(") ", 2).last.start_with?("Z")
-
-        pid
-      rescue SystemCallError
-        nil
-      end
+      Processes.with_environment("JRESTART_TOMCAT_BASE", @base)
     end
 
     def compile_webapp(root)
