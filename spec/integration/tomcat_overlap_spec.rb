@@ -44,13 +44,7 @@ RSpec.shared_context "an overlapping Tomcat" do
   def overlap_under_load(old)
     prober = JRestartSpec::Prober.new { info }
     sleep 0.3
-    started = Queue.new
-    slow = Thread.new do
-      @tomcat.get("/slow", timeout: 120, started: started)
-    ensure
-      started.push(false)
-    end
-    expect(Timeout.timeout(60) { started.pop }).to be(true), "/slow never began to answer: #{slow.value.inspect}"
+    slow = @tomcat.slow_in_flight
     asked = now
     expect(@tomcat.get("/plugin/restart?overlap=1")).to eq([200, "restarting\n"]), @tomcat.output
     fresh = begin

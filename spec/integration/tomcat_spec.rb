@@ -48,14 +48,7 @@ RSpec.describe "a real Tomcat 10.1 as PID 1, restarted in place from a JRuby plu
   def restart_under_load(old, query: "")
     prober = JRestartSpec::Prober.new { probe }
     sleep 0.3
-    started = Queue.new
-    slow = Thread.new do
-      @tomcat.get("/slow", timeout: 120, started: started)
-    ensure
-      started.push(false) # no answer at all: the expectation below fails at once
-    end
-    # The servlet has the request (it sent its first line) before the restart is asked for.
-    expect(Timeout.timeout(60) { started.pop }).to be(true), "/slow never began to answer: #{slow.value.inspect}"
+    slow = @tomcat.slow_in_flight
     asked = now
     expect(@tomcat.get("/plugin/restart#{query}")).to eq([200, "restarting\n"]), @tomcat.output
     fresh = wait_until(timeout: 180, interval: 0.1, message: "a new JVM on /info") do

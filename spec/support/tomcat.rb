@@ -3,6 +3,7 @@
 require "fileutils"
 require "open3"
 require "socket"
+require "timeout"
 require "tmpdir"
 require_relative "jruby"
 require_relative "processes"
@@ -185,6 +186,20 @@ module JRestartSpec
     def get(path, timeout: 60, started: nil)
       answer = request(path, timeout: timeout, started: started)
       answer unless answer == :refused
+    end
+
+    # A /slow request in flight: its thread (value: [status, body]), returned once the servlet has begun to
+    # answer (sent its first line), so that a restart asked for next finds it half answered.
+    def slow_in_flight
+      started = Queue.new
+      slow = Thread.new do
+        get("/slow", timeout: 120, started: started)
+      ensure
+        started.push(false) # no answer at all: the check below fails at once
+      end
+      return slow if Timeout.timeout(60) { started.pop }
+
+      raise "/slow never began to answer: #{slow.value.inspect}"
     end
 
     # [status, body] of GET path; :refused when the connect was refused, nil
