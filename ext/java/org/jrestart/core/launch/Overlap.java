@@ -68,7 +68,8 @@ public final class Overlap {
         this.child = child;
         this.pid = pid;
         this.readyFd = readyFd;
-        this.pumps = errFd < 0 ? new Thread[] {pump(outFd, 1, pid)}
+        // One pipe for both when the old JVM's stdout and stderr are one file (start).
+        this.pumps = errFd == outFd ? new Thread[] {pump(outFd, 1, pid)}
                 : new Thread[] {pump(outFd, 1, pid), pump(errFd, 2, pid)};
     }
 
@@ -117,10 +118,10 @@ public final class Overlap {
                     opened[1] = -1;
                     String how = awaitSetsid(setsid);
                     if (how != null) throw JRestartException.state("setsid -f, starting the new JVM, " + how);
-                    overlap = new Overlap(null, Proc.holderOf(ready[0]), ready[0], out[0], oneFile ? -1 : err[0]);
+                    overlap = new Overlap(null, Proc.holderOf(ready[0]), ready[0], out[0], err[0]);
                 } else {
                     Child child = Launcher.launch(beside, -1);
-                    overlap = new Overlap(child, child.pid, ready[0], out[0], oneFile ? -1 : err[0]);
+                    overlap = new Overlap(child, child.pid, ready[0], out[0], err[0]);
                 }
                 opened[0] = opened[2] = opened[4] = -1;
                 return overlap;
