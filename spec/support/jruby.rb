@@ -32,10 +32,19 @@ module JRestartSpec
     # and every jar argv names are copied into a new directory anyone can
     # read, since the work tree may sit where that user cannot (/root), and
     # argv points into it. Returns [argv, the directory]; the caller removes it.
+    # The JVM gets a java.io.tmpdir of its own there: JRuby copies jars it
+    # loads to /tmp/jruby-PID, and one left by a root JVM with the same pid
+    # (pids wrap at pid_max; a JVM that execs or is killed leaves its own)
+    # would refuse that user ("BUG: we can not copy embedded jar").
     def readable_copy(argv, script)
       copy = Dir.mktmpdir("jrestart-unprivileged")
       File.chmod(0o755, copy)
       FileUtils.cp_r([LIB, File.dirname(script)], copy)
+      tmp = FileUtils.mkdir_p(File.join(copy, "tmp")).first
+      launcher = command.first
+      at = argv.index(launcher) or raise ArgumentError, "#{launcher} is not in #{argv.inspect}"
+      option = "-Djava.io.tmpdir=#{tmp}"
+      argv = [*argv[0..at], launcher == RbConfig.ruby ? "-J#{option}" : option, *argv[at + 1..]]
       argv = argv.map do |word|
         if word == LIB then File.join(copy, "lib")
         elsif word == script then File.join(copy, File.basename(File.dirname(script)), File.basename(script))
@@ -46,6 +55,7 @@ module JRestartSpec
         end
       end
       FileUtils.chmod_R("a+rX", copy)
+      File.chmod(0o1777, tmp)
       [argv, copy]
     end
   end
