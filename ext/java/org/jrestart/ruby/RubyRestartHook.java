@@ -71,8 +71,10 @@ public final class RubyRestartHook extends RubyObject {
         return context.runtime.newBoolean(other instanceof RubyRestartHook && ((RubyRestartHook) other).hook == hook);
     }
 
-    @JRubyMethod
-    public IRubyObject hash(ThreadContext context) {
+    // Not named hash: JRuby 10's RubyBasicObject has a hash(ThreadContext) returning RubyFixnum, which this
+    // could not override, so the gem would not compile against JRuby 10.
+    @JRubyMethod(name = "hash")
+    public IRubyObject identity_hash(ThreadContext context) {
         return context.runtime.newFixnum(System.identityHashCode(hook));
     }
 
