@@ -36,6 +36,18 @@ RSpec.describe "JRestart.on_restart" do
     expect(JRestart.restart_hooks.last(3)).to eq(registered)
   end
 
+  it "makes two handles of one registration equal with one hash, and handles of two registrations differ" do
+    first = hook { nil }
+    second = hook { nil }
+    again = JRestart.restart_hooks.find { |h| h == first }
+    expect(again).not_to equal(first)
+    expect(again.hash).to eq(first.hash)
+    expect(again).to eql(first)
+    expect({ first => 1, second => 2 }[again]).to eq(1)
+    expect(second).not_to eq(first)
+    expect([first, again, second].uniq.size).to eq(2)
+  end
+
   it "gives each hook the restart: reason, mechanism, command, deadline, timeout and the time remaining" do
     seen = Queue.new
     hook { |r| seen << [r, r.remaining, Thread.current] }

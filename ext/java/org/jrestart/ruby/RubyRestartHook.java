@@ -66,7 +66,8 @@ public final class RubyRestartHook extends RubyObject {
         return context.runtime.newBoolean(RestartHooks.remove(hook));
     }
 
-    @JRubyMethod(name = "==")
+    // eql? too: hash is only of use to Hash and uniq with it.
+    @JRubyMethod(name = {"==", "eql?"})
     public IRubyObject op_equal(ThreadContext context, IRubyObject other) {
         return context.runtime.newBoolean(other instanceof RubyRestartHook && ((RubyRestartHook) other).hook == hook);
     }
